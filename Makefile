@@ -1,0 +1,164 @@
+# mmlock_ext: pluggable mmap-lock policies for Linux 6.12 as BPF struct_ops.
+#
+# From a fresh Debian 12 machine (root):
+#   make demo     build everything, boot the VM, show a policy working
+#   make check    host tests, then the selftests in the VM (debug kernel)
+#   make vm       interactive shell in the VM   (CMD='...' runs a command)
+#   make help     everything else
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+
+TOP := $(CURDIR)
+B ?= $(TOP)/build
+FLAVOUR ?= debug
+JOBS ?= $(shell nproc)
+CPUS ?= 2
+MEM ?= 1G
+TIMEOUT ?= 900
+
+KSRC := $(B)/linux
+O := $(B)/$(FLAVOUR)
+KOBJ := $(O)/kernel
+BZIMAGE := $(KOBJ)/arch/x86/boot/bzImage
+VMLINUX := $(KOBJ)/vmlinux
+VMLINUX_H := $(O)/include/vmlinux.h
+TOOLS := $(B)/tools
+BPFTOOL := $(TOOLS)/bpftool
+LIBBPF_A := $(TOOLS)/libbpf/libbpf.a
+LIBBPF_INC := $(TOOLS)/libbpf/include
+INITRAMFS := $(O)/initramfs.cpio.gz
+
+CLANG ?= clang-19
+CC := gcc
+CFLAGS := -O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation \
+	-std=gnu11 -D_GNU_SOURCE \
+	-I$(TOP)/include -I$(LIBBPF_INC) -I$(O)/skel
+LDLIBS := $(LIBBPF_A) -lelf -lz -lzstd -lpthread
+BPF_CFLAGS := -g -O2 --target=bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall \
+	-Wno-missing-declarations -I$(O)/include -I$(TOP)/include -I$(LIBBPF_INC)
+
+POLICY_SRCS := $(wildcard bpf-policies/*.bpf.c)
+POLICY_OBJS := $(patsubst bpf-policies/%.bpf.c,$(O)/policies/%.bpf.o,$(POLICY_SRCS))
+GUEST_TEST_SRCS := $(wildcard selftests/guest/*.c)
+GUEST_BPF_SRCS := $(wildcard selftests/guest/*.bpf.c)
+GUEST_TEST_C := $(filter-out %.bpf.c,$(GUEST_TEST_SRCS))
+GUEST_TEST_OBJS := $(patsubst selftests/guest/%.c,$(O)/obj/guest/%.o,$(GUEST_TEST_C))
+GUEST_SKELS := $(patsubst selftests/guest/%.bpf.c,$(O)/skel/%.skel.h,$(GUEST_BPF_SRCS))
+HOST_TESTS := $(patsubst selftests/host/%.c,$(B)/host/%,$(wildcard selftests/host/*.c))
+LOADER_SRCS := $(wildcard loader/*.c)
+GUEST_BINS := $(O)/bin/mmlock $(O)/bin/mmlock-selftests $(O)/bin/mmlock-workload
+
+.PHONY: all deps tree kernel tools policies initramfs vm demo check check-host \
+	check-vm kernel-patches kernel-tree-reset clean distclean help
+all: initramfs
+
+help:
+	@sed -n '2,/^SHELL/p' Makefile | sed '$$d;s/^# \{0,1\}//'
+	@echo 'Variables: FLAVOUR=debug|perf CPUS=$(CPUS) MEM=$(MEM) TIMEOUT=$(TIMEOUT)s (VM), CMD=, ADD='
+	@echo 'Other targets: kernel tools policies initramfs check-host check-vm'
+	@echo '  kernel-patches (export the kernel tree commits), kernel-tree-reset, clean'
+
+deps:
+	@scripts/install-deps.sh
+
+# --- kernel -------------------------------------------------------------
+tree: deps
+	@scripts/kernel-tree.sh $(KSRC)
+
+kernel: tree
+	@JOBS=$(JOBS) scripts/kernel-build.sh $(KSRC) $(KOBJ) $(FLAVOUR)
+$(BZIMAGE): kernel ;
+$(VMLINUX): $(BZIMAGE) ;
+
+# Regenerate kernel-patches/*.patch and series from the tree's commits.
+kernel-patches:
+	@scripts/kernel-patches.sh $(KSRC)
+
+kernel-tree-reset:
+	rm -rf $(KSRC)
+	@scripts/kernel-tree.sh $(KSRC)
+
+# --- libbpf and a static bpftool from the same tree --------------------
+tools: tree
+	@mkdir -p $(TOOLS)/bpftool-build
+	@echo "tools: building libbpf and a static bpftool from the kernel tree"
+	@$(MAKE) -s -C $(KSRC)/tools/bpf/bpftool OUTPUT=$(TOOLS)/bpftool-build/ \
+		CLANG=$(CLANG) LLVM_STRIP=llvm-strip-19 LLVM_CONFIG=/bin/false \
+		EXTRA_LDFLAGS=-static -j$(JOBS) >$(TOOLS)/bpftool-build.log 2>&1 || \
+		{ tail -20 $(TOOLS)/bpftool-build.log; exit 1; }
+	@cp -p $(TOOLS)/bpftool-build/bpftool $(BPFTOOL)
+	@mkdir -p $(TOOLS)/libbpf
+	@cp -p $(TOOLS)/bpftool-build/libbpf/libbpf.a $(LIBBPF_A)
+	@rm -rf $(LIBBPF_INC) && cp -r $(TOOLS)/bpftool-build/libbpf/include $(LIBBPF_INC)
+$(BPFTOOL) $(LIBBPF_A): tools ;
+
+$(VMLINUX_H): $(VMLINUX) $(BPFTOOL)
+	@mkdir -p $(dir $@)
+	$(BPFTOOL) btf dump file $(VMLINUX) format c >$@.tmp && mv $@.tmp $@
+
+# --- BPF objects and skeletons -------------------------------------------
+BPF_HDRS := $(wildcard include/*.h include/*/*.h)
+
+$(O)/policies/%.bpf.o: bpf-policies/%.bpf.c $(VMLINUX_H) $(BPF_HDRS) | $(BPFTOOL)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(O)/obj/guest/%.bpf.o: selftests/guest/%.bpf.c $(VMLINUX_H) $(BPF_HDRS) | $(BPFTOOL)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(O)/skel/%.skel.h: $(O)/obj/guest/%.bpf.o $(BPFTOOL)
+	@mkdir -p $(dir $@)
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) >$@.tmp && mv $@.tmp $@
+
+policies: $(POLICY_OBJS)
+
+# --- userspace (static, runs in the guest) -------------------------------
+$(O)/obj/guest/%.o: selftests/guest/%.c $(GUEST_SKELS) $(LIBBPF_A) $(wildcard selftests/guest/*.h include/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iselftests/guest -c $< -o $@
+
+$(O)/bin/mmlock-selftests: $(GUEST_TEST_OBJS) $(LIBBPF_A)
+	@mkdir -p $(dir $@)
+	$(CC) -static -o $@ $(GUEST_TEST_OBJS) $(LDLIBS)
+
+$(O)/bin/mmlock: $(LOADER_SRCS) $(wildcard loader/*.h include/*.h) $(LIBBPF_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -static -o $@ $(LOADER_SRCS) $(LDLIBS)
+
+$(O)/bin/mmlock-workload: selftests/tools/workload.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -static -o $@ $< -lpthread
+
+# --- initramfs -------------------------------------------------------------
+$(INITRAMFS): $(BZIMAGE) $(GUEST_BINS) $(POLICY_OBJS) $(BPFTOOL) selftests/vm/init \
+		selftests/vm/make-initramfs.sh $(wildcard selftests/vm/guest-*.sh)
+	@selftests/vm/make-initramfs.sh $@ $(GUEST_BINS) $(BPFTOOL) -- $(POLICY_OBJS)
+initramfs: $(INITRAMFS)
+
+# --- running ---------------------------------------------------------------
+VM_ENV = KERNEL=$(BZIMAGE) INITRD=$(INITRAMFS) CPUS=$(CPUS) MEM=$(MEM) \
+	TIMEOUT=$(TIMEOUT) LOGDIR=$(O)/logs
+
+vm: $(INITRAMFS)
+	@$(VM_ENV) CMD="$(CMD)" ADD="$(ADD)" selftests/vm/run-vm.sh
+
+demo: $(INITRAMFS)
+	@$(VM_ENV) CMD="sh /usr/share/mmlock/guest-demo.sh" selftests/vm/run-vm.sh
+
+$(B)/host/%: selftests/host/%.c loader/value.c $(wildcard include/*.h loader/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iloader -o $@ $< loader/value.c -lpthread
+
+# TESTS='name...' runs only those in-VM tests (mmlock-selftests --list).
+check:
+	@$(VM_ENV) KSRC=$(KSRC) HOST_TESTS="$(HOST_TESTS)" TESTS="$(TESTS)" \
+		BUILD='$(MAKE) -s --no-print-directory initramfs $(HOST_TESTS)' \
+		selftests/vm/check.sh
+
+clean:
+	rm -rf $(B)/debug $(B)/perf $(B)/host
+
+distclean:
+	rm -rf $(B)

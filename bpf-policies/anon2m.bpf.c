@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * anon2m: the seed's fault-range policy. Anonymous faults lock the
+ * range_size-aligned range around the address (2 MB by default); faults on
+ * file-backed and shmem memory take the stock path until the kernel can
+ * lock whole file VMAs as ranges.
+ */
+#include <mmlock/common.bpf.h>
+
+char _license[] SEC("license") = "GPL";
+
+MMLOCK_DESCRIPTION("2 MB ranges for anonymous faults, stock path for file-backed ones");
+
+/*
+ * Range locked by an anonymous fault: a multiple of 2 MB (rounded up), or
+ * 0 for the whole VMA rounded out to 2 MB boundaries. At most 1 GB.
+ */
+u64 range_size = MMLOCK_PMD_SIZE;
+MMLOCK_TUNABLE_LIMITS(range_size, 0, 1ULL << 30);
+
+u64 stat_anon_range;
+u64 stat_file_stock;
+u64 stat_other_stock;
+
+SEC("struct_ops/anon2m_fault")
+s32 BPF_PROG(anon2m_fault, struct mmlock_fault_req *req)
+{
+	if (req->kind != MMLOCK_VMA_ANON) {
+		if (req->kind == MMLOCK_VMA_FILE || req->kind == MMLOCK_VMA_SHMEM)
+			__sync_fetch_and_add(&stat_file_stock, 1);
+		else
+			__sync_fetch_and_add(&stat_other_stock, 1);
+		return MMLOCK_FAULT_VMA;
+	}
+	mmlock_set_range(req, range_size);
+	__sync_fetch_and_add(&stat_anon_range, 1);
+	return MMLOCK_FAULT_RANGE;
+}
+
+MMLOCK_OPS_DEFINE(anon2m_ops, .fault = (void *)anon2m_fault, .name = "anon2m");

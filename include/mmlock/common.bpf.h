@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared by every mmlock_ext BPF policy: kernel types come from vmlinux.h
+ * (generated from our kernel), kfunc prototypes are declared here because
+ * pahole 1.24 does not put them into BTF.
+ */
+#ifndef MMLOCK_COMMON_BPF_H
+#define MMLOCK_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#define MMLOCK_PMD_SIZE (2ULL << 20)
+#define MMLOCK_PAGE_SIZE 4096ULL
+/* End of x86-64 user space (4-level paging), rounded to 2 MB. */
+#define MMLOCK_USER_END (1ULL << 47)
+
+void mmlock_bpf_error_bstr(char *fmt, unsigned long long *data,
+			   u32 data__sz) __ksym;
+
+/*
+ * mmlock_bpf_error("fmt", args...): eject this policy with a message that
+ * `mmlock status` and the kernel log show. Up to 12 arguments.
+ */
+#define mmlock_bpf_error(fmt, args...)                                      \
+	({                                                                  \
+		static char ___fmt[] = fmt;                                 \
+		unsigned long long ___param[___bpf_narg(args) ?: 1] = {};   \
+		_Pragma("GCC diagnostic push")                              \
+		_Pragma("GCC diagnostic ignored \"-Wint-conversion\"")      \
+		___bpf_fill(___param, args);                                \
+		_Pragma("GCC diagnostic pop")                               \
+		mmlock_bpf_error_bstr(___fmt, ___param, sizeof(___param));  \
+	})
+
+/*
+ * A one-line description that `mmlock list` shows:
+ *   MMLOCK_DESCRIPTION("2 MB ranges for anonymous memory");
+ */
+#define MMLOCK_DESCRIPTION(text) \
+	const volatile char mmlock_description[] SEC(".rodata") = text
+
+/*
+ * Bounds the loader enforces on `mmlock set/load --set VAR=...` for a
+ * numeric tunable: MMLOCK_TUNABLE_LIMITS(range_size, 0, 1ULL << 30);
+ */
+#define MMLOCK_TUNABLE_LIMITS(var, min, max)                                \
+	const volatile u64 mmlock_min__##var SEC(".rodata") = (min);        \
+	const volatile u64 mmlock_max__##var SEC(".rodata") = (max)
+
+/* Define the policy's struct_ops map, link-attached (hot swap needs it). */
+#define MMLOCK_OPS_DEFINE(__name, ...)                         \
+	SEC(".struct_ops.link") struct mmlock_ops __name = { \
+		__VA_ARGS__,                                   \
+	}
+
+static __always_inline u64 mmlock_round_down(u64 x, u64 align)
+{
+	return x & ~(align - 1);
+}
+
+static __always_inline u64 mmlock_round_up(u64 x, u64 align)
+{
+	return (x + align - 1) & ~(align - 1);
+}
+
+/*
+ * Set req's range to the size-aligned range around the address (size is
+ * rounded up to a multiple of 2 MB), or for size 0 to the VMA rounded out
+ * to 2 MB boundaries. The result always contains the prefilled minimum and
+ * stays inside user space, so the kernel accepts it.
+ */
+static __always_inline void mmlock_set_range(struct mmlock_fault_req *req,
+					     u64 size)
+{
+	u64 start, end;
+
+	if (!size) {
+		start = mmlock_round_down(req->vma_start, MMLOCK_PMD_SIZE);
+		end = mmlock_round_up(req->vma_end, MMLOCK_PMD_SIZE);
+	} else {
+		size = mmlock_round_up(size, MMLOCK_PMD_SIZE);
+		start = req->address - req->address % size;
+		end = start + size;
+	}
+	if (start > req->start)
+		start = req->start;
+	if (end < req->end)
+		end = req->end;
+	if (end > MMLOCK_USER_END)
+		end = MMLOCK_USER_END;
+	req->start = start;
+	req->end = end;
+}
+
+#endif /* MMLOCK_COMMON_BPF_H */

@@ -1,0 +1,20 @@
+#!/bin/bash
+# Install the Debian packages the build needs, if any is missing.
+# Quick and silent when everything is present.
+set -euo pipefail
+pkgs=(linux-source-6.12 clang-19 llvm-19 lld-19 libelf-dev zlib1g-dev libzstd-dev
+	libcap-dev dwarves bc flex bison libssl-dev cpio busybox-static
+	qemu-system-x86 ccache pkg-config make gcc git xz-utils gnuplot-nox "$@")
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} = 0 ] && exit 0
+echo "install-deps: installing ${missing[*]}"
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing packages and not root; run: apt-get install ${missing[*]}" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Every kind of invalid answer ejects the policy with the right recorded
+ * reason while the faulting process carries on; init() failures refuse the
+ * attach; a policy writing an input field does not load.
+ */
+#include <unistd.h>
+#include <bpf/libbpf.h>
+
+#include "mmlock_test.h"
+#include "util.h"
+#include "ops_bad.skel.h"
+#include "ops_rdonly.skel.h"
+
+static const struct {
+	const char *name;
+	int exit_kind;
+	const char *msg;	/* expected in the recorded message */
+} cases[] = {
+	{ "mode 7", MMLOCK_EXIT_ERROR, "returned 7" },
+	{ "mode -1", MMLOCK_EXIT_ERROR, "returned -1" },
+	{ "unaligned range", MMLOCK_EXIT_ERROR, "not page aligned" },
+	{ "empty range", MMLOCK_EXIT_ERROR, "is empty" },
+	{ "range outside user space", MMLOCK_EXIT_ERROR, "outside user space" },
+	{ "range missing the PMD region", MMLOCK_EXIT_ERROR, "does not contain" },
+	{ "mmlock_bpf_error()", MMLOCK_EXIT_ERROR_BPF, "test error at 0x" },
+};
+
+static enum mmlock_test_status one_case(unsigned int i)
+{
+	struct ops_bad *skel;
+	struct bpf_link *link;
+	char kind[32], msg[300], policy[64];
+	long long errors0;
+	void *p;
+	size_t bad;
+	int tries;
+
+	skel = ops_bad__open();
+	CHECK(skel, "open");
+	skel->rodata->misbehave = i;
+	skel->rodata->target_tgid = getpid();
+	if (ops_bad__load(skel)) {
+		ops_bad__destroy(skel);
+		FAIL("%s: load: %s", cases[i].name, strerror(errno));
+	}
+	errors0 = mmlock_stat("policy_errors");
+	link = bpf_map__attach_struct_ops(skel->maps.ops_bad);
+	if (!link) {
+		ops_bad__destroy(skel);
+		FAIL("%s: attach: %s", cases[i].name, strerror(errno));
+	}
+	/* Our faults get the bad answer; they must still be handled. */
+	p = map_anon(32 * PAGE_SZ);
+	fill_pages(p, 32 * PAGE_SZ, i);
+	bad = bad_pages(p, 32 * PAGE_SZ, i);
+	munmap(p, 32 * PAGE_SZ);
+	/* Ejection completes in a worker; give it a moment. */
+	for (tries = 0; tries < 100 && mmlock_enabled(NULL); tries++)
+		usleep(10000);
+	mmlock_status("exit_kind", kind, sizeof(kind));
+	mmlock_status("exit_msg", msg, sizeof(msg));
+	mmlock_status("exit_policy", policy, sizeof(policy));
+	bpf_link__destroy(link);
+	if (bad || mmlock_enabled(NULL) || atoi(kind) != cases[i].exit_kind ||
+	    !strstr(msg, cases[i].msg) || strcmp(policy, "test_bad") ||
+	    skel->bss->exit_kind != cases[i].exit_kind ||
+	    !strstr(skel->bss->exit_msg, cases[i].msg) ||
+	    mmlock_stat("policy_errors") <= errors0) {
+		printf("#   %s: bad pages %zu, enabled %d, exit_kind %s, policy %s, msg '%s', exit() saw %d '%s'\n",
+		       cases[i].name, bad, mmlock_enabled(NULL), kind, policy,
+		       msg, skel->bss->exit_kind, skel->bss->exit_msg);
+		ops_bad__destroy(skel);
+		FAIL("%s: not ejected as expected", cases[i].name);
+	}
+	ops_bad__destroy(skel);
+	printf("#   %s: ejected: %s\n", cases[i].name, msg);
+	return MMLOCK_TEST_PASS;
+}
+
+static enum mmlock_test_status invalid_answers_run(void *ctx)
+{
+	if (!mmlock_kernel_supported())
+		SKIP("kernel without mmlock_ext");
+	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (one_case(i) != MMLOCK_TEST_PASS)
+			return MMLOCK_TEST_FAIL;
+	return MMLOCK_TEST_PASS;
+}
+
+static struct mmlock_test invalid_answers = {
+	.name = "ops_invalid_answers",
+	.description = "each invalid answer and mmlock_bpf_error() eject with the right reason",
+	.run = invalid_answers_run,
+};
+REGISTER_MMLOCK_TEST(invalid_answers);
+
+static enum mmlock_test_status init_case(unsigned int misbehave, int want_err,
+					 const char *want_msg)
+{
+	struct ops_bad *skel;
+	struct bpf_link *link;
+	char msg[300];
+	int err;
+
+	skel = ops_bad__open();
+	CHECK(skel, "open");
+	skel->rodata->misbehave = misbehave;
+	skel->rodata->target_tgid = getpid();
+	if (ops_bad__load(skel)) {
+		ops_bad__destroy(skel);
+		FAIL("load: %s", strerror(errno));
+	}
+	link = bpf_map__attach_struct_ops(skel->maps.ops_bad);
+	err = errno;
+	if (link) {
+		bpf_link__destroy(link);
+		ops_bad__destroy(skel);
+		FAIL("attach succeeded although init() failed");
+	}
+	mmlock_status("exit_msg", msg, sizeof(msg));
+	ops_bad__destroy(skel);
+	CHECK(err == want_err, "attach: %s, want %s", strerror(err), strerror(want_err));
+	CHECK(strstr(msg, want_msg), "exit_msg '%s'", msg);
+	CHECK(!mmlock_enabled(NULL), "enabled after a failed init()");
+	return MMLOCK_TEST_PASS;
+}
+
+static enum mmlock_test_status init_fail_run(void *ctx)
+{
+	if (!mmlock_kernel_supported())
+		SKIP("kernel without mmlock_ext");
+	if (init_case(7 /* BAD_INIT_FAIL */, ENOENT, "init() returned -2"))
+		return MMLOCK_TEST_FAIL;
+	return init_case(8 /* BAD_INIT_ERROR */, EINVAL, "init refused: 42");
+}
+
+static struct mmlock_test init_fail = {
+	.name = "ops_init_failure",
+	.description = "init() returning an error or calling mmlock_bpf_error() refuses the attach",
+	.run = init_fail_run,
+};
+REGISTER_MMLOCK_TEST(init_fail);
+
+static enum mmlock_test_status rdonly_run(void *ctx)
+{
+	struct ops_rdonly *skel;
+	libbpf_print_fn_t old_print;
+
+	if (!mmlock_kernel_supported())
+		SKIP("kernel without mmlock_ext");
+	old_print = libbpf_set_print(NULL);
+	skel = ops_rdonly__open_and_load();
+	libbpf_set_print(old_print);
+	if (skel) {
+		ops_rdonly__destroy(skel);
+		FAIL("a policy writing req->address was accepted");
+	}
+	return MMLOCK_TEST_PASS;
+}
+
+static struct mmlock_test rdonly = {
+	.name = "ops_readonly_inputs",
+	.description = "the verifier refuses writes to the request's input fields",
+	.run = rdonly_run,
+};
+REGISTER_MMLOCK_TEST(rdonly);
