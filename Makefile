@@ -8,6 +8,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 TOP := $(CURDIR)
 B ?= $(TOP)/build
@@ -33,7 +34,7 @@ CLANG ?= clang-19
 CC := gcc
 CFLAGS := -O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation \
 	-std=gnu11 -D_GNU_SOURCE \
-	-I$(TOP)/include -I$(LIBBPF_INC) -I$(O)/skel
+	-I$(TOP)/include -I$(B)/uapi -I$(LIBBPF_INC) -I$(O)/skel
 LDLIBS := $(LIBBPF_A) -lelf -lz -lzstd -lpthread
 BPF_CFLAGS := -g -O2 --target=bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall \
 	-Wno-missing-declarations -I$(O)/include -I$(TOP)/include -I$(LIBBPF_INC)
@@ -45,18 +46,21 @@ GUEST_BPF_SRCS := $(wildcard selftests/guest/*.bpf.c)
 GUEST_TEST_C := $(filter-out %.bpf.c,$(GUEST_TEST_SRCS))
 GUEST_TEST_OBJS := $(patsubst selftests/guest/%.c,$(O)/obj/guest/%.o,$(GUEST_TEST_C))
 GUEST_SKELS := $(patsubst selftests/guest/%.bpf.c,$(O)/skel/%.skel.h,$(GUEST_BPF_SRCS))
+GUEST_BPF_OBJS := $(patsubst selftests/guest/%.bpf.c,$(O)/obj/guest/%.bpf.o,$(GUEST_BPF_SRCS))
 HOST_TESTS := $(patsubst selftests/host/%.c,$(B)/host/%,$(wildcard selftests/host/*.c))
+include selftests/host/range_rwlock/rules.mk
 LOADER_SRCS := $(wildcard loader/*.c)
-GUEST_BINS := $(O)/bin/mmlock $(O)/bin/mmlock-selftests $(O)/bin/mmlock-workload
+GUEST_BINS := $(O)/bin/mmlock $(O)/bin/mmlock-selftests $(O)/bin/mmlock-workload \
+	$(O)/bin/mmlock-bench
 
-.PHONY: all deps tree kernel tools policies initramfs vm demo check check-host \
-	check-vm kernel-patches kernel-tree-reset clean distclean help
+.PHONY: all deps tree kernel tools policies initramfs vm demo check bench \
+	kernel-patches kernel-tree-reset clean distclean help
 all: initramfs
 
 help:
 	@sed -n '2,/^SHELL/p' Makefile | sed '$$d;s/^# \{0,1\}//'
 	@echo 'Variables: FLAVOUR=debug|perf CPUS=$(CPUS) MEM=$(MEM) TIMEOUT=$(TIMEOUT)s (VM), CMD=, ADD='
-	@echo 'Other targets: kernel tools policies initramfs check-host check-vm'
+	@echo 'Other targets: kernel tools policies initramfs bench (BENCH_REPS=, BENCH_SECONDS=)'
 	@echo '  kernel-patches (export the kernel tree commits), kernel-tree-reset, clean'
 
 deps:
@@ -69,6 +73,10 @@ tree: deps
 kernel: tree
 	@JOBS=$(JOBS) scripts/kernel-build.sh $(KSRC) $(KOBJ) $(FLAVOUR)
 $(BZIMAGE): kernel ;
+# Kernel sources that userspace builds use exist once the tree is made.
+$(KSRC)/kernel/locking/range_rwlock.c $(KSRC)/lib/rbtree.c \
+	$(KSRC)/include/linux/range_rwlock.h \
+	$(KSRC)/include/linux/interval_tree_generic.h: | tree ;
 $(VMLINUX): $(BZIMAGE) ;
 
 # Regenerate kernel-patches/*.patch and series from the tree's commits.
@@ -93,6 +101,13 @@ tools: tree
 	@rm -rf $(LIBBPF_INC) && cp -r $(TOOLS)/bpftool-build/libbpf/include $(LIBBPF_INC)
 $(BPFTOOL) $(LIBBPF_A): tools ;
 
+# The kernel's uapi header, for userspace (policies get it from vmlinux.h).
+UAPI_H := $(B)/uapi/linux/mmlock_ext.h
+$(UAPI_H): tree
+	@mkdir -p $(dir $@)
+	@cmp -s $(KSRC)/include/uapi/linux/mmlock_ext.h $@ || \
+		cp $(KSRC)/include/uapi/linux/mmlock_ext.h $@
+
 $(VMLINUX_H): $(VMLINUX) $(BPFTOOL)
 	@mkdir -p $(dir $@)
 	$(BPFTOOL) btf dump file $(VMLINUX) format c >$@.tmp && mv $@.tmp $@
@@ -115,7 +130,7 @@ $(O)/skel/%.skel.h: $(O)/obj/guest/%.bpf.o $(BPFTOOL)
 policies: $(POLICY_OBJS)
 
 # --- userspace (static, runs in the guest) -------------------------------
-$(O)/obj/guest/%.o: selftests/guest/%.c $(GUEST_SKELS) $(LIBBPF_A) $(wildcard selftests/guest/*.h include/*.h)
+$(O)/obj/guest/%.o: selftests/guest/%.c $(GUEST_SKELS) $(LIBBPF_A) $(UAPI_H) $(wildcard selftests/guest/*.h include/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Iselftests/guest -c $< -o $@
 
@@ -123,7 +138,7 @@ $(O)/bin/mmlock-selftests: $(GUEST_TEST_OBJS) $(LIBBPF_A)
 	@mkdir -p $(dir $@)
 	$(CC) -static -o $@ $(GUEST_TEST_OBJS) $(LDLIBS)
 
-$(O)/bin/mmlock: $(LOADER_SRCS) $(wildcard loader/*.h include/*.h) $(LIBBPF_A)
+$(O)/bin/mmlock: $(LOADER_SRCS) $(wildcard loader/*.h include/*.h) $(LIBBPF_A) $(UAPI_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -static -o $@ $(LOADER_SRCS) $(LDLIBS)
 
@@ -131,10 +146,15 @@ $(O)/bin/mmlock-workload: selftests/tools/workload.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -static -o $@ $< -lpthread
 
+$(O)/bin/mmlock-bench: selftests/bench/falseconflict.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -static -o $@ $< -lpthread
+
 # --- initramfs -------------------------------------------------------------
-$(INITRAMFS): $(BZIMAGE) $(GUEST_BINS) $(POLICY_OBJS) $(BPFTOOL) selftests/vm/init \
+$(INITRAMFS): $(BZIMAGE) $(GUEST_BINS) $(POLICY_OBJS) $(GUEST_BPF_OBJS) $(BPFTOOL) selftests/vm/init \
 		selftests/vm/make-initramfs.sh $(wildcard selftests/vm/guest-*.sh)
-	@selftests/vm/make-initramfs.sh $@ $(GUEST_BINS) $(BPFTOOL) -- $(POLICY_OBJS)
+	@selftests/vm/make-initramfs.sh $@ $(GUEST_BINS) $(BPFTOOL) -- $(POLICY_OBJS) \
+		-- $(GUEST_BPF_OBJS)
 initramfs: $(INITRAMFS)
 
 # --- running ---------------------------------------------------------------
@@ -156,6 +176,17 @@ check:
 	@$(VM_ENV) KSRC=$(KSRC) HOST_TESTS="$(HOST_TESTS)" TESTS="$(TESTS)" \
 		BUILD='$(MAKE) -s --no-print-directory initramfs $(HOST_TESTS)' \
 		selftests/vm/check.sh
+
+# The false-conflict benchmark on the perf kernel: BENCH_REPS runs of
+# BENCH_SECONDS per scenario and policy, interleaved. Report in build/bench/
+BENCH_REPS ?= 3
+BENCH_SECONDS ?= 1
+bench: deps
+	@$(MAKE) -s --no-print-directory FLAVOUR=perf initramfs
+	@KERNEL=$(B)/perf/kernel/arch/x86/boot/bzImage INITRD=$(B)/perf/initramfs.cpio.gz \
+		CPUS=$(CPUS) MEM=$(MEM) TIMEOUT=1800 LOGDIR=$(B)/perf/logs \
+		CMD="sh /usr/share/mmlock/guest-bench.sh $(BENCH_REPS) $(BENCH_SECONDS)" selftests/vm/run-vm.sh
+	@selftests/bench/report.sh $(B)/perf/logs/last.log $(B)/bench
 
 clean:
 	rm -rf $(B)/debug $(B)/perf $(B)/host

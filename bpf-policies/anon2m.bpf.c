@@ -18,23 +18,29 @@ MMLOCK_DESCRIPTION("2 MB ranges for anonymous faults, stock path for file-backed
 u64 range_size = MMLOCK_PMD_SIZE;
 MMLOCK_TUNABLE_LIMITS(range_size, 0, 1ULL << 30);
 
+/* false: every fault takes the stock path (A/B without a swap). */
+bool anon_ranges = true;
+
 u64 stat_anon_range;
+u64 stat_anon_stock;
 u64 stat_file_stock;
 u64 stat_other_stock;
 
 SEC("struct_ops/anon2m_fault")
 s32 BPF_PROG(anon2m_fault, struct mmlock_fault_req *req)
 {
-	if (req->kind != MMLOCK_VMA_ANON) {
-		if (req->kind == MMLOCK_VMA_FILE || req->kind == MMLOCK_VMA_SHMEM)
-			__sync_fetch_and_add(&stat_file_stock, 1);
-		else
-			__sync_fetch_and_add(&stat_other_stock, 1);
-		return MMLOCK_FAULT_VMA;
+	if (req->kind == MMLOCK_VMA_ANON && anon_ranges) {
+		mmlock_set_range(req, range_size);
+		__sync_fetch_and_add(&stat_anon_range, 1);
+		return MMLOCK_FAULT_RANGE;
 	}
-	mmlock_set_range(req, range_size);
-	__sync_fetch_and_add(&stat_anon_range, 1);
-	return MMLOCK_FAULT_RANGE;
+	if (req->kind == MMLOCK_VMA_ANON)
+		__sync_fetch_and_add(&stat_anon_stock, 1);
+	else if (req->kind == MMLOCK_VMA_FILE || req->kind == MMLOCK_VMA_SHMEM)
+		__sync_fetch_and_add(&stat_file_stock, 1);
+	else
+		__sync_fetch_and_add(&stat_other_stock, 1);
+	return MMLOCK_FAULT_VMA;
 }
 
 MMLOCK_OPS_DEFINE(anon2m_ops, .fault = (void *)anon2m_fault, .name = "anon2m");

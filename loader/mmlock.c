@@ -23,6 +23,8 @@
 #include <dirent.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -129,6 +131,21 @@ static int privilege_error(const char *what)
 {
 	return fail("%s: permission denied; changing policies needs root (CAP_BPF, CAP_PERFMON and access to %s)",
 		    what, PIN_DIR);
+}
+
+/* Changing commands check up front, so the refusal is the first thing said. */
+static int require_privilege(const char *what)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+	bool sys_admin, bpf_perfmon;
+
+	if (syscall(SYS_capget, &hdr, data))
+		return 0;	/* let the kernel decide */
+	sys_admin = data[0].effective & (1U << CAP_SYS_ADMIN);
+	bpf_perfmon = (data[1].effective & (1U << (CAP_BPF - 32))) &&
+		      (data[1].effective & (1U << (CAP_PERFMON - 32)));
+	return sys_admin || bpf_perfmon ? 0 : privilege_error(what);
 }
 
 /* ---- policy objects -------------------------------------------------- */
@@ -298,33 +315,28 @@ static void unpin_all(void)
 	rmdir(PIN_DIR);
 }
 
-/* Pin the maps under name.new first, then rename, so readers see either. */
+/*
+ * Pin the struct_ops map and the data maps, replacing older pins (bpffs has
+ * no rename, so `mmlock get` run at this very moment may miss a variable).
+ */
 static int pin_maps(struct policy *p)
 {
-	char path[PATH_MAX], tmp[PATH_MAX];
-	int err;
+	char path[PATH_MAX];
 
 	if (mkdir(PIN_DIR, 0700) && errno != EEXIST)
 		return -errno;
 	for (int s = -1; s < NR_SECTIONS; s++) {
 		struct bpf_map *map = s < 0 ? p->ops : p->sec_maps[s];
 		const char *name = s < 0 ? "ops" : pin_names[s];
+		int err;
 
 		snprintf(path, sizeof(path), PIN_DIR "/%s", name);
-		snprintf(tmp, sizeof(tmp), PIN_DIR "/%s.new", name);
-		unlink(tmp);
-		if (!map) {
-			unlink(path);
+		unlink(path);
+		if (!map)
 			continue;
-		}
-		err = bpf_obj_pin(bpf_map__fd(map), tmp);
+		err = bpf_obj_pin(bpf_map__fd(map), path);
 		if (err)
 			return err;
-		if (rename(tmp, path)) {
-			unlink(path);
-			if (rename(tmp, path))
-				return -errno;
-		}
 	}
 	return 0;
 }
@@ -481,12 +493,12 @@ static int cmd_load(int argc, char **argv)
 
 	if (parse_opts(argc, argv, &o, true, false, false, usage))
 		return 1;
+	if (require_privilege("load"))
+		return 1;
 	if (optind != argc - 1)
 		return fail("usage: %s", usage);
 	if (kernel_status(&st))
 		return 1;
-	if (geteuid() != 0 && access(PIN_DIR, W_OK) && errno != ENOENT)
-		return privilege_error("load");
 	if (status_enabled(&st))
 		return fail("policy %s is already loaded; 'mmlock swap' replaces it, 'mmlock unload' removes it",
 			    status_get(&st, "policy"));
@@ -533,6 +545,8 @@ static int cmd_swap(int argc, char **argv)
 	int link_fd, old_ops_fd, err;
 
 	if (parse_opts(argc, argv, &o, true, false, false, usage))
+		return 1;
+	if (require_privilege("swap"))
 		return 1;
 	if (optind != argc - 1)
 		return fail("usage: %s", usage);
@@ -598,6 +612,8 @@ static int cmd_unload(int argc, char **argv)
 
 	if (parse_opts(argc, argv, &o, false, false, false, usage))
 		return 1;
+	if (require_privilege("unload"))
+		return 1;
 	if (optind != argc)
 		return fail("usage: %s", usage);
 	if (kernel_status(&st))
@@ -634,6 +650,8 @@ static int cmd_set(int argc, char **argv)
 	int err;
 
 	if (parse_opts(argc, argv, &o, false, false, false, usage))
+		return 1;
+	if (require_privilege("set"))
 		return 1;
 	if (optind >= argc)
 		return fail("usage: %s", usage);
@@ -894,6 +912,8 @@ static int cmd_run(int argc, char **argv)
 
 	if (parse_opts(argc, argv, &o, true, false, false, usage))
 		return 1;
+	if (require_privilege("run"))
+		return 1;
 	if (optind != argc - 1)
 		return fail("usage: %s", usage);
 	if (kernel_status(&st))
@@ -976,7 +996,5 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[first], commands[i].name))
 			return commands[i].fn(argc - first, argv + first);
-	fail("unknown command '%s'", argv[first]);
-	usage(stderr);
-	return 1;
+	return fail("unknown command '%s' (see 'mmlock --help')", argv[first]);
 }

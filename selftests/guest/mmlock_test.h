@@ -12,6 +12,16 @@
 #include <stdio.h>
 #include <string.h>
 #include <errno.h>
+#include <linux/types.h>
+#include <linux/mmlock_ext.h>
+
+/* The kernel type names that BPF skeletons use. */
+typedef __u64 u64;
+typedef __s64 s64;
+typedef __u32 u32;
+typedef __s32 s32;
+typedef __u16 u16;
+typedef __u8 u8;
 
 enum mmlock_test_status {
 	MMLOCK_TEST_PASS,

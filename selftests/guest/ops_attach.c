@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Attach, inspect with bpftool, refuse a second policy, detach. */
 #include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/libbpf.h>
 
 #include "mmlock_test.h"
@@ -32,7 +33,8 @@ static void close_policy(void *ctx)
 static enum mmlock_test_status attach_detach_run(void *ctx)
 {
 	struct ops_policy *skel = ctx;
-	long long vma0, dec0, seq0;
+	long long dec0, seq0;
+	unsigned long long vma0;
 	struct bpf_link *link;
 	char v[256];
 	void *p;

@@ -5,6 +5,7 @@
  * attach; a policy writing an input field does not load.
  */
 #include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/libbpf.h>
 
 #include "mmlock_test.h"
@@ -64,12 +65,12 @@ static enum mmlock_test_status one_case(unsigned int i)
 	bpf_link__destroy(link);
 	if (bad || mmlock_enabled(NULL) || atoi(kind) != cases[i].exit_kind ||
 	    !strstr(msg, cases[i].msg) || strcmp(policy, "test_bad") ||
-	    skel->bss->exit_kind != cases[i].exit_kind ||
+	    skel->data->exit_kind != cases[i].exit_kind ||
 	    !strstr(skel->bss->exit_msg, cases[i].msg) ||
 	    mmlock_stat("policy_errors") <= errors0) {
 		printf("#   %s: bad pages %zu, enabled %d, exit_kind %s, policy %s, msg '%s', exit() saw %d '%s'\n",
 		       cases[i].name, bad, mmlock_enabled(NULL), kind, policy,
-		       msg, skel->bss->exit_kind, skel->bss->exit_msg);
+		       msg, skel->data->exit_kind, skel->bss->exit_msg);
 		ops_bad__destroy(skel);
 		FAIL("%s: not ejected as expected", cases[i].name);
 	}

@@ -301,11 +301,95 @@ static bool q_is_killable_waiter(struct qreq *q)
 	return q->live && q->killable && q->lock.blocking;
 }
 
+/* The steps of the queue test; each returns false if the lock misbehaved. */
+static u64 q_rs = 2, q_arrival;
+static unsigned long q_queued, q_killed, q_tried, q_slept;
+
+/* A helper asks for a range and sleeps or holds. */
+static bool q_step_queue(void)
+{
+	int i = q_pick(&q_rs, 0, Q_HELPERS, q_is_free);
+	struct qreq *q;
+
+	if (i < 0)
+		return true;
+	q = &q_req[i];
+	random_ref(&q_rs, &q->ref, 100);
+	q->killable = rl_rand_below(&q_rs, 2);
+	q->slept = false;
+	init_lock(&q->lock, &q->ref);
+	q->arrival = q_arrival++;
+	q->live = true;
+	q_set(q, Q_LOCK);
+	q_queued++;
+	return q_wait(q, 1u << Q_SLEEPING | 1u << Q_HOLDING);
+}
+
+static bool q_release(struct qreq *q)
+{
+	bool ok = true;
+
+	q_slept += q->slept;
+	if (q < &q_req[Q_HELPERS]) {
+		ok = !q->slept || range_rwlock_wait_ns(&q->lock);
+		q_set(q, Q_UNLOCK);
+		ok = q_wait(q, 1u << Q_IDLE) && ok;
+	} else {
+		lock_release(&q_tree, &q->lock, q->ref.writer);
+	}
+	q->live = false;
+	return ok;
+}
+
+static bool q_step_release(int from, int to)
+{
+	int i = q_pick(&q_rs, from, to, q_is_holding);
+
+	return i < 0 || q_release(&q_req[i]);
+}
+
+static bool q_step_kill(void)
+{
+	int i = q_pick(&q_rs, 0, Q_HELPERS, q_is_killable_waiter);
+	struct qreq *q;
+
+	if (i < 0)
+		return true;
+	q = &q_req[i];
+	shim_kill(q->task);
+	q->live = false;
+	q_killed++;
+	q_slept++;
+	return q_wait(q, 1u << Q_IDLE) && q->ret == -EINTR;
+}
+
+/* The main thread tries; it must succeed iff nothing conflicts. */
+static bool q_step_try(void)
+{
+	int i = q_pick(&q_rs, Q_HELPERS, Q_HELPERS + Q_MAIN_SLOTS, q_is_free);
+	struct qreq *q;
+	bool expect, got;
+
+	if (i < 0)
+		return true;
+	q = &q_req[i];
+	random_ref(&q_rs, &q->ref, 100);
+	init_lock(&q->lock, &q->ref);
+	q->arrival = q_arrival;
+	expect = !q_expected_blocking(q);
+	got = lock_try(&q_tree, &q->lock, q->ref.writer);
+	if (got) {
+		q_arrival++;
+		q->live = true;
+	}
+	q_tried++;
+	return got == expect;
+}
+
 static void test_queue(void)
 {
-	unsigned long step, queued = 0, killed = 0, tried = 0, slept = 0;
 	struct range_rwlock_stats st;
-	u64 rs = 2, arrival = 0;
+	unsigned long step;
 	bool ok = true;
 	int i;
 
@@ -313,103 +397,48 @@ static void test_queue(void)
 		pthread_create(&q_req[i].thread, NULL, q_helper, &q_req[i]);
 
 	for (step = 0; step < Q_STEPS && ok; step++) {
-		unsigned long op = rl_rand_below(&rs, 100);
-		struct qreq *q;
+		unsigned long op = rl_rand_below(&q_rs, 100);
 
-		if (op < 45 && (i = q_pick(&rs, 0, Q_HELPERS, q_is_free)) >= 0) {
-			/* A helper asks for a range and sleeps or holds. */
-			q = &q_req[i];
-			random_ref(&rs, &q->ref, 100);
-			q->killable = rl_rand_below(&rs, 2);
-			q->slept = false;
-			init_lock(&q->lock, &q->ref);
-			q->arrival = arrival++;
-			q->live = true;
-			q_set(q, Q_LOCK);
-			ok = q_wait(q, 1u << Q_SLEEPING | 1u << Q_HOLDING);
-			queued++;
-		} else if (op < 80 &&
-			   (i = q_pick(&rs, 0, Q_HELPERS, q_is_holding)) >= 0) {
-			q = &q_req[i];
-			slept += q->slept;
-			if (q->slept && !range_rwlock_wait_ns(&q->lock))
-				ok = false;
-			q_set(q, Q_UNLOCK);
-			ok = q_wait(q, 1u << Q_IDLE) && ok;
-			q->live = false;
-		} else if (op < 90 && (i = q_pick(&rs, 0, Q_HELPERS,
-						  q_is_killable_waiter)) >= 0) {
-			q = &q_req[i];
-			shim_kill(q->task);
-			ok = q_wait(q, 1u << Q_IDLE) && q->ret == -EINTR;
-			q->live = false;
-			killed++;
-			slept++;
-		} else if (op < 96 && (i = q_pick(&rs, Q_HELPERS,
-						  Q_HELPERS + Q_MAIN_SLOTS,
-						  q_is_free)) >= 0) {
-			/* The main thread tries; only if nothing conflicts. */
-			bool expect, got;
-
-			q = &q_req[i];
-			random_ref(&rs, &q->ref, 100);
-			init_lock(&q->lock, &q->ref);
-			q->arrival = arrival;
-			expect = !q_expected_blocking(q);
-			got = lock_try(&q_tree, &q->lock, q->ref.writer);
-			ok = got == expect;
-			if (got) {
-				arrival++;
-				q->live = true;
-			}
-			tried++;
-		} else if ((i = q_pick(&rs, Q_HELPERS, Q_HELPERS + Q_MAIN_SLOTS,
-				       q_is_holding)) >= 0) {
-			q = &q_req[i];
-			lock_release(&q_tree, &q->lock, q->ref.writer);
-			q->live = false;
-		}
+		if (op < 45)
+			ok = q_step_queue();
+		else if (op < 80)
+			ok = q_step_release(0, Q_HELPERS);
+		else if (op < 90)
+			ok = q_step_kill();
+		else if (op < 96)
+			ok = q_step_try();
+		else
+			ok = q_step_release(Q_HELPERS, Q_HELPERS + Q_MAIN_SLOTS);
 		ok = ok && q_check(step);
 	}
 
 	/* Release everything: sleepers get their turn in order. */
 	for (int round = 0; ok && round < Q_HELPERS + Q_MAIN_SLOTS; round++) {
-		for (i = 0; i < Q_HELPERS + Q_MAIN_SLOTS; i++) {
-			struct qreq *q = &q_req[i];
-
-			if (!q_is_holding(q))
-				continue;
-			slept += q->slept;
-			if (i < Q_HELPERS) {
-				q_set(q, Q_UNLOCK);
-				ok = q_wait(q, 1u << Q_IDLE) && ok;
-			} else {
-				lock_release(&q_tree, &q->lock, q->ref.writer);
-			}
-			q->live = false;
-			ok = ok && q_check(step);
-		}
+		for (i = 0; ok && i < Q_HELPERS + Q_MAIN_SLOTS; i++)
+			if (q_is_holding(&q_req[i]))
+				ok = q_release(&q_req[i]) && q_check(step);
 	}
 	range_rwlock_tree_stats(&q_tree, &st);
 	ok = ok && !q_tree.root.rb_root.rb_node &&
-	     st.read_waits + st.write_waits == slept;
+	     st.read_waits + st.write_waits == q_slept;
 
+	/* After a failure, helpers may sleep forever: leave them. */
 	pthread_mutex_lock(&q_mutex);
 	q_stop = true;
 	pthread_cond_broadcast(&q_cond);
 	pthread_mutex_unlock(&q_mutex);
-	for (i = 0; i < Q_HELPERS; i++)
+	for (i = 0; ok && i < Q_HELPERS; i++)
 		pthread_join(q_req[i].thread, NULL);
 	rl_report(ok,
 		  "queue model: %lu steps, %lu queued, %lu killed, %lu tried, %lu slept",
-		  step, queued, killed, tried, slept);
+		  step, q_queued, q_killed, q_tried, q_slept);
 }
 
 /* --- 3. concurrent threads against the reference ------------------------ */
 
 #define C_THREADS 6
 #define C_SLOTS 3
-#define C_OPS 1000000
+#define C_OPS 3000000
 #define C_HISTORY (1 << 16)
 
 enum c_state { C_FREE, C_ARRIVING, C_PENDING, C_HELD };
@@ -650,8 +679,8 @@ static void test_debug(void)
 	ok = ok && range_write_trylock(&tree, &probe);
 	range_write_unlock(&tree, &probe);
 
-	rl_report(ok && shim_warnings - before == 4 &&
-			  !tree.root.rb_root.rb_node,
+	ok = ok && !tree.root.rb_root.rb_node;
+	rl_report(ok && shim_warnings - before == 4,
 		  "debug: bad unlocks warn and leave the lock alone (%lu warnings)",
 		  shim_warnings - before);
 }

@@ -45,7 +45,7 @@ $(B)/host/range_rwlock_starve: $(RL_DIR)/starve.c $(RL_LIB_debug) $(RL_HDRS)
 
 $(B)/host/range_rwlock_bench: $(RL_DIR)/bench.c $(RL_LIB_fast) $(RL_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(RL_CFLAGS) -o $@ $< $(RL_LIB_fast) -lpthread
+	$(CC) $(RL_CFLAGS) -o $@ $< $(RL_LIB_fast) -lpthread -lm
 
 HOST_TESTS += $(B)/host/range_rwlock_model $(B)/host/range_rwlock_starve
 

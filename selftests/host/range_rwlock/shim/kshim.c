@@ -11,6 +11,7 @@
 unsigned long shim_warnings;
 
 static __thread struct task_struct *shim_task;
+static struct task_struct *shim_all_tasks;
 
 struct task_struct *shim_current(void)
 {
@@ -18,12 +19,20 @@ struct task_struct *shim_current(void)
 
 	if (p)
 		return p;
-	/* Never freed: a waker may still hold a pointer to an exited thread. */
+	/*
+	 * Never freed, so that wakers need no task references: a waker may
+	 * still wake a thread that got its range and exited meanwhile.
+	 */
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		abort();
 	pthread_mutex_init(&p->mutex, NULL);
 	pthread_cond_init(&p->cond, NULL);
+	p->next_task = __atomic_load_n(&shim_all_tasks, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(&shim_all_tasks, &p->next_task, p,
+					    true, __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED))
+		;
 	shim_task = p;
 	return p;
 }

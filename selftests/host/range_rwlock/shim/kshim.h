@@ -24,22 +24,17 @@
 #include <stdio.h>
 #include <time.h>
 
-typedef uint8_t u8;
-typedef uint16_t u16;
-typedef uint32_t u32;
 typedef uint64_t u64;
-typedef int64_t s64;
 
 /* compiler.h, barriers, rcupdate.h */
-#define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #ifndef __always_inline
 #define __always_inline inline __attribute__((__always_inline__))
 #endif
 #define READ_ONCE(x) (*(const volatile typeof(x) *)&(x))
-#define WRITE_ONCE(x, val)                              \
-	do {                                            \
-		*(volatile typeof(x) *)&(x) = (val);    \
+#define WRITE_ONCE(x, val)                           \
+	do {                                         \
+		*(volatile typeof(x) *)&(x) = (val); \
 	} while (0)
 #define smp_store_release(p, v) __atomic_store_n(p, v, __ATOMIC_RELEASE)
 #define smp_load_acquire(p) __atomic_load_n(p, __ATOMIC_ACQUIRE)
@@ -48,20 +43,19 @@ typedef int64_t s64;
 #define container_of(ptr, type, member) \
 	((type *)((char *)(ptr) - offsetof(type, member)))
 #define EXPORT_SYMBOL(sym)
-#define EXPORT_SYMBOL_GPL(sym)
 #define _RET_IP_ ((unsigned long)__builtin_return_address(0))
 
 /* atomic.h */
 typedef struct {
-	s64 counter;
+	int64_t counter;
 } atomic64_t;
 
-static inline s64 atomic64_read(const atomic64_t *v)
+static inline int64_t atomic64_read(const atomic64_t *v)
 {
 	return __atomic_load_n(&v->counter, __ATOMIC_RELAXED);
 }
 
-static inline void atomic64_add(s64 i, atomic64_t *v)
+static inline void atomic64_add(int64_t i, atomic64_t *v)
 {
 	__atomic_fetch_add(&v->counter, i, __ATOMIC_RELAXED);
 }
@@ -71,16 +65,17 @@ static inline void atomic64_inc(atomic64_t *v)
 	atomic64_add(1, v);
 }
 
-/* bug.h: a warning is printed and counted, for tests that expect one. */
+/* bug.h: a warning is printed as a TAP comment and counted, for tests. */
 extern unsigned long shim_warnings;
-#define WARN(cond, fmt, ...)                                                   \
-	({                                                                     \
-		bool __c = !!(cond);                                           \
-		if (__c) {                                                     \
-			__atomic_fetch_add(&shim_warnings, 1, __ATOMIC_RELAXED); \
-			fprintf(stderr, "WARNING: " fmt, ##__VA_ARGS__);       \
-		}                                                              \
-		__c;                                                           \
+#define WARN(cond, fmt, ...)                                             \
+	({                                                               \
+		bool __c = !!(cond);                                     \
+		if (__c) {                                               \
+			__atomic_fetch_add(&shim_warnings, 1,            \
+					   __ATOMIC_RELAXED);            \
+			printf("# warning: " fmt, ##__VA_ARGS__);        \
+		}                                                        \
+		__c;                                                     \
 	})
 
 /* spinlock.h: the holder never sleeps with it, as in the kernel. */
@@ -125,6 +120,7 @@ struct task_struct {
 	/* Called by schedule() before the thread sleeps, for tests. */
 	void (*sleep_hook)(void *arg);
 	void *sleep_hook_arg;
+	struct task_struct *next_task;	/* all tasks, see shim_current() */
 };
 
 struct task_struct *shim_current(void);
@@ -146,10 +142,6 @@ static inline int signal_pending_state(unsigned int state,
 	return (state & TASK_WAKEKILL) &&
 	       __atomic_load_n(&p->fatal_signal, __ATOMIC_ACQUIRE);
 }
-
-/* Tasks live as long as the process, so references are not counted. */
-#define get_task_struct(p) (p)
-#define put_task_struct(p) do { } while (0)
 
 /* sched/wake_q.h */
 struct wake_q_head {
