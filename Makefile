@@ -53,7 +53,7 @@ LOADER_SRCS := $(wildcard loader/*.c)
 GUEST_BINS := $(O)/bin/mmlock $(O)/bin/mmlock-selftests $(O)/bin/mmlock-workload \
 	$(O)/bin/mmlock-bench
 
-.PHONY: all deps tree kernel tools policies initramfs vm demo check bench \
+.PHONY: all deps tree kernel tools policies initramfs vm demo check bench bench-overhead \
 	kernel-patches kernel-tree-reset clean distclean help
 all: initramfs
 
@@ -61,6 +61,7 @@ help:
 	@sed -n '2,/^SHELL/p' Makefile | sed '$$d;s/^# \{0,1\}//'
 	@echo 'Variables: FLAVOUR=debug|perf CPUS=$(CPUS) MEM=$(MEM) TIMEOUT=$(TIMEOUT)s (VM), CMD=, ADD='
 	@echo 'Other targets: kernel tools policies initramfs bench (BENCH_REPS=, BENCH_SECONDS=)'
+	@echo '  bench-overhead (uncontended cost vs a patch-free kernel), bench-rangelock'
 	@echo '  kernel-patches (export the kernel tree commits), kernel-tree-reset, clean'
 
 deps:
@@ -187,6 +188,16 @@ bench: deps
 		CPUS=$(CPUS) MEM=$(MEM) TIMEOUT=1800 LOGDIR=$(B)/perf/logs \
 		CMD="sh /usr/share/mmlock/guest-bench.sh $(BENCH_REPS) $(BENCH_SECONDS)" selftests/vm/run-vm.sh
 	@selftests/bench/report.sh $(B)/perf/logs/last.log $(B)/bench
+
+# Uncontended fault cost: patch-free kernel vs patched without a policy vs
+# patched with the trivial stock policy (perf flavour, alternating boots).
+PRISTINE_SRC := $(B)/linux-pristine
+bench-overhead: deps
+	@$(MAKE) -s --no-print-directory FLAVOUR=perf initramfs
+	@[ -d $(PRISTINE_SRC) ] || git -C $(KSRC) worktree add -f --detach $(PRISTINE_SRC) pristine
+	@NO_MMLOCK=1 JOBS=$(JOBS) scripts/kernel-build.sh $(PRISTINE_SRC) $(B)/pristine-perf/kernel perf
+	@selftests/bench/overhead.sh $(B)/pristine-perf/kernel/arch/x86/boot/bzImage \
+		$(B)/perf/kernel/arch/x86/boot/bzImage $(B)/perf/initramfs.cpio.gz $(B)/bench
 
 clean:
 	rm -rf $(B)/debug $(B)/perf $(B)/host

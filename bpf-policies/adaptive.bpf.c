@@ -43,8 +43,13 @@ u64 stat_to_range;
 u64 stat_to_stock;
 u64 stat_waits;
 
+/*
+ * Per-mm state, updated without a lock (LRU maps cannot hold a
+ * bpf_spin_lock): counters are atomic, and only the fault that wins the
+ * cmpxchg on window_start closes a window and changes the mode. An event
+ * racing with the close may land in the next window; that is all.
+ */
 struct mm_state {
-	struct bpf_spin_lock lock;
 	u64 window_start;
 	u64 faults;
 	u64 waits;
@@ -72,45 +77,41 @@ static struct mm_state *get_state(u64 mm_id)
 	return bpf_map_lookup_elem(&mm_states, &mm_id);
 }
 
-/* Close the window if it is over; returns the mode to use. */
-static u32 update_mode(struct mm_state *st, u64 now)
+static __always_inline void close_window(struct mm_state *st, u64 elapsed)
 {
-	u64 window = window_ms * 1000000ULL;
-	u32 range, to_range = 0, to_stock = 0;
+	u64 faults = __sync_lock_test_and_set(&st->faults, 0);
+	u64 waits = __sync_lock_test_and_set(&st->waits, 0);
+	u64 wait_ns = __sync_lock_test_and_set(&st->wait_ns, 0);
+	u64 wait_permille = wait_ns * 1000 / (elapsed ?: 1);
+	u64 fault_permille = faults ? waits * 1000 / faults : 0;
 
-	bpf_spin_lock(&st->lock);
-	if (now - st->window_start >= window) {
-		u64 elapsed = now - st->window_start;
-		u64 wait_permille = st->wait_ns * 1000 / (elapsed ?: 1);
-		u64 fault_permille = st->faults ? st->waits * 1000 / st->faults : 0;
-
-		if (wait_permille >= enter_wait_permille && st->waits &&
-		    fault_permille >= enter_wait_faults_permille) {
-			to_range = !st->range;
-			st->range = 1;
+	if (waits && wait_permille >= enter_wait_permille &&
+	    fault_permille >= enter_wait_faults_permille) {
+		if (!st->range)
+			__sync_fetch_and_add(&stat_to_range, 1);
+		st->range = 1;
+		st->calm = 0;
+	} else if (st->range && wait_permille < exit_wait_permille) {
+		if (++st->calm >= calm_windows) {
+			st->range = 0;
 			st->calm = 0;
-		} else if (st->range && wait_permille < exit_wait_permille) {
-			if (++st->calm >= calm_windows) {
-				st->range = 0;
-				st->calm = 0;
-				to_stock = 1;
-			}
-		} else {
-			st->calm = 0;
+			__sync_fetch_and_add(&stat_to_stock, 1);
 		}
-		st->window_start = now;
-		st->faults = 0;
-		st->waits = 0;
-		st->wait_ns = 0;
+	} else {
+		st->calm = 0;
 	}
-	st->faults++;
-	range = st->range;
-	bpf_spin_unlock(&st->lock);
-	if (to_range)
-		__sync_fetch_and_add(&stat_to_range, 1);
-	if (to_stock)
-		__sync_fetch_and_add(&stat_to_stock, 1);
-	return range;
+}
+
+/* Count the fault, close the window if it is over; returns the mode. */
+static __always_inline u32 update_mode(struct mm_state *st, u64 now)
+{
+	u64 start = st->window_start;
+
+	__sync_fetch_and_add(&st->faults, 1);
+	if (now - start >= window_ms * 1000000ULL &&
+	    __sync_bool_compare_and_swap(&st->window_start, start, now))
+		close_window(st, now - start);
+	return st->range;
 }
 
 SEC("struct_ops/adaptive_fault")
@@ -137,10 +138,8 @@ void BPF_PROG(adaptive_waited, struct mmlock_wait_event *ev)
 	__sync_fetch_and_add(&stat_waits, 1);
 	if (!st)
 		return;
-	bpf_spin_lock(&st->lock);
-	st->waits++;
-	st->wait_ns += ev->wait_ns;
-	bpf_spin_unlock(&st->lock);
+	__sync_fetch_and_add(&st->waits, 1);
+	__sync_fetch_and_add(&st->wait_ns, ev->wait_ns);
 }
 
 MMLOCK_OPS_DEFINE(adaptive_ops, .fault = (void *)adaptive_fault,

@@ -425,7 +425,7 @@ static int parse_opts(int argc, char **argv, struct cmd_opts *o, bool allow_set,
 	memset(o, 0, sizeof(*o));
 	o->sets = calloc(argc + 1, sizeof(char *));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+s:jw:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:jw:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			if (!allow_set)

@@ -16,6 +16,13 @@ jobs=${JOBS:-$(nproc)}
 
 die() { echo "kernel-build: $*" >&2; exit 1; }
 for f in $frags; do [ -f "$f" ] || die "no config fragment $f (flavours: debug, perf)"; done
+# NO_MMLOCK=1: for a patch-free tree, drop the options our patches add.
+if [ -n "${NO_MMLOCK:-}" ]; then
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	for f in $frags; do grep -vE 'MMLOCK|RANGE_RWLOCK' "$f" >"$tmp/$(basename "$f")"; done
+	frags=$(for f in $frags; do echo "$tmp/$(basename "$f")"; done)
+fi
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)

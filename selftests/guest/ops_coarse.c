@@ -48,7 +48,7 @@ static int measure(struct ops_policy *skel, struct round *r)
 	long long c0 = mmlock_stat("path_coarse");
 	long long v0 = mmlock_stat("path_vma");
 	unsigned long long pw0 = skel->bss->waits;
-	char *p = map_anon(FAULT_LEN);
+	char *p = map_anon_isolated(FAULT_LEN);
 	size_t bad;
 
 	if (!p)
@@ -80,7 +80,7 @@ static enum mmlock_test_status coarse_run(void *ctx)
 	skel = ops_policy__open_and_load();
 	CHECK(skel, "load: %s", strerror(errno));
 	skel->bss->target_tgid = getpid();
-	w.region = map_anon(WRITER_LEN);
+	w.region = map_anon_isolated(WRITER_LEN);
 	CHECK(w.region, "mmap");
 	fill_pages(w.region, WRITER_LEN, 1);
 	link = bpf_map__attach_struct_ops(skel->maps.ops_a);

@@ -70,6 +70,17 @@ void *map_anon(size_t len)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+void *map_anon_isolated(size_t len)
+{
+	char *p = map_anon(len + 2 * PAGE_SZ);
+
+	if (!p)
+		return NULL;
+	munmap(p, PAGE_SZ);
+	munmap(p + PAGE_SZ + len, PAGE_SZ);
+	return p + PAGE_SZ;
+}
+
 static uint64_t pattern(uint64_t seed, size_t page)
 {
 	return (seed * 0x9e3779b97f4a7c15ULL) ^ (page * 0xbf58476d1ce4e5b9ULL) ^ 1;

@@ -20,6 +20,8 @@ bool mmlock_kernel_supported(void);
 
 /* Anonymous private mapping of len bytes, NULL on failure. */
 void *map_anon(size_t len);
+/* The same with a hole on each side, so it never merges with a neighbour. */
+void *map_anon_isolated(size_t len);
 /* Write a pattern depending on (seed, page index) into every page. */
 void fill_pages(void *p, size_t len, uint64_t seed);
 /* Number of pages whose pattern is not (seed, page index). */
