@@ -482,18 +482,21 @@ static int attach_policy(struct policy *p, struct bpf_link **link)
 	}
 }
 
-static int cmd_load(int argc, char **argv)
+/*
+ * The common start of `load` and `run`: check the arguments and that no
+ * policy is active, then open, tune, load and attach POLICY.
+ */
+static int load_and_attach(int argc, char **argv, const char *cmd,
+			   struct policy *p, struct bpf_link **link)
 {
-	const char *usage = "mmlock load POLICY [--set VAR=VALUE]...";
-	struct bpf_link *link;
+	char usage[80];
 	struct cmd_opts o;
 	struct kstatus st;
-	struct policy p;
-	int err;
 
+	snprintf(usage, sizeof(usage), "mmlock %s POLICY [--set VAR=VALUE]...", cmd);
 	if (parse_opts(argc, argv, &o, true, false, false, usage))
 		return 1;
-	if (require_privilege("load"))
+	if (require_privilege(cmd))
 		return 1;
 	if (optind != argc - 1)
 		return fail("usage: %s", usage);
@@ -502,19 +505,30 @@ static int cmd_load(int argc, char **argv)
 	if (status_enabled(&st))
 		return fail("policy %s is already loaded; 'mmlock swap' replaces it, 'mmlock unload' removes it",
 			    status_get(&st, "policy"));
-	if (policy_open(&p, argv[optind]))
+	if (policy_open(p, argv[optind]))
 		return 1;
-	if (policy_load(&p, o.sets, o.nsets)) {
-		policy_close(&p);
+	if (policy_load(p, o.sets, o.nsets)) {
+		policy_close(p);
 		return 1;
 	}
 	/* Pins left by a policy that was ejected or detached elsewhere. */
 	if (have_pins())
 		unpin_all();
-	if (attach_policy(&p, &link)) {
-		policy_close(&p);
+	if (attach_policy(p, link)) {
+		policy_close(p);
 		return 1;
 	}
+	return 0;
+}
+
+static int cmd_load(int argc, char **argv)
+{
+	struct bpf_link *link;
+	struct policy p;
+	int err;
+
+	if (load_and_attach(argc, argv, "load", &p, &link))
+		return 1;
 	err = mkdir(PIN_DIR, 0700) && errno != EEXIST ? -errno : 0;
 	err = err ?: bpf_link__pin(link, PIN_DIR "/link");
 	err = err ?: pin_maps(&p);
@@ -903,30 +917,13 @@ static int cmd_list(int argc, char **argv)
 
 static int cmd_run(int argc, char **argv)
 {
-	const char *usage = "mmlock run POLICY [--set VAR=VALUE]...";
 	struct bpf_link *link;
-	struct cmd_opts o;
 	struct kstatus st;
 	struct policy p;
 	char seq[32];
 
-	if (parse_opts(argc, argv, &o, true, false, false, usage))
+	if (load_and_attach(argc, argv, "run", &p, &link))
 		return 1;
-	if (require_privilege("run"))
-		return 1;
-	if (optind != argc - 1)
-		return fail("usage: %s", usage);
-	if (kernel_status(&st))
-		return 1;
-	if (status_enabled(&st))
-		return fail("policy %s is already loaded; unload it first",
-			    status_get(&st, "policy"));
-	if (policy_open(&p, argv[optind]))
-		return 1;
-	if (policy_load(&p, o.sets, o.nsets) || attach_policy(&p, &link)) {
-		policy_close(&p);
-		return 1;
-	}
 	kernel_status(&st);
 	snprintf(seq, sizeof(seq), "%s", status_get(&st, "enable_seq"));
 	printf("running %s; Ctrl-C detaches\n", p.name);

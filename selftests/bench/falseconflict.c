@@ -165,16 +165,60 @@ struct scenario {
 	const char *name;
 	void (*writer)(void);
 	const char *what;
+	void *(*worker)(void *);	/* instead of faulter_fn */
 };
 
+/*
+ * An allocator workload: malloc/free of mixed sizes (64 B to 1 MB; the
+ * big ones are mmap'ed by glibc, the small ones come from per-thread
+ * arenas that grow by mprotect), touching every page. One op = one
+ * malloc + touch + free.
+ */
+static void *malloc_fn(void *arg)
+{
+	struct faulter *f = arg;
+	uint64_t x = (uintptr_t)arg | 1;
+
+	while (!g.stop) {
+		double t0 = now();
+
+		for (int i = 0; i < 64 && !g.stop; i++) {
+			size_t size;
+			char *p;
+
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			size = 64UL << (x % 15);
+			p = malloc(size);
+			if (!p)
+				continue;
+			for (size_t off = 0; off < size; off += PAGE)
+				p[off] = 1;
+			free(p);
+			f->faults++;
+		}
+		f->busy += now() - t0;
+	}
+	return NULL;
+}
+
 static const struct scenario scenarios[] = {
-	{ "adjacent", w_adjacent, "writer mmaps/munmaps right next to the faulting VMA" },
-	{ "mprotect-far", w_mprotect_far, "writer mprotects a far page inside the faulting VMA" },
-	{ "arena-grow", w_arena_grow, "writer grows a glibc-arena-like reserve by mprotect" },
-	{ "partial-munmap", w_partial_munmap, "writer munmaps/remaps a page inside the faulting VMA" },
-	{ "unrelated", w_unrelated, "writer mmaps/munmaps an unrelated far region" },
-	{ "thread-churn", w_thread_churn, "writer creates and joins threads (new stacks)" },
-	{ "uncontended", NULL, "no writer: fast-path cost (FAULTERS threads, one VMA each)" },
+	{ .name = "adjacent", .what = "writer mmaps/munmaps right next to the faulting VMA",
+	  .writer = w_adjacent },
+	{ .name = "mprotect-far", .what = "writer mprotects a far page inside the faulting VMA",
+	  .writer = w_mprotect_far },
+	{ .name = "arena-grow", .what = "writer grows a glibc-arena-like reserve by mprotect",
+	  .writer = w_arena_grow },
+	{ .name = "partial-munmap", .what = "writer munmaps/remaps a page inside the faulting VMA",
+	  .writer = w_partial_munmap },
+	{ .name = "unrelated", .what = "writer mmaps/munmaps an unrelated far region",
+	  .writer = w_unrelated },
+	{ .name = "thread-churn", .what = "writer creates and joins threads (new stacks)",
+	  .writer = w_thread_churn },
+	{ .name = "uncontended", .what = "no writer: fast-path cost (FAULTERS threads, one VMA each)", },
+	{ .name = "malloc", .what = "FAULTERS threads malloc/touch/free mixed sizes (ops/s)",
+	  .worker = malloc_fn },
 };
 
 static void *writer_fn(void *arg)
@@ -214,7 +258,8 @@ static int run_phase(struct faulter *f, bool with_writer, struct phase *ph)
 		f[i].busy = 0;
 		f[i].nsamples = 0;
 		madvise(f[i].window, WINDOW, MADV_DONTNEED);
-		pthread_create(&f[i].thread, NULL, faulter_fn, &f[i]);
+		pthread_create(&f[i].thread, NULL,
+			       g.sc->worker ? g.sc->worker : faulter_fn, &f[i]);
 	}
 	g.writer_on = with_writer;
 	sleep(g.seconds);
@@ -286,8 +331,10 @@ int main(int argc, char **argv)
 	if (run_phase(f, false, &alone))
 		return 1;
 	if (!g.sc->writer) {
-		printf("scenario=%s faulters=%d faults_per_s=%.0f p50_us=%.2f p99_us=%.2f\n",
-		       g.sc->name, g.nfaulters, alone.faults_per_s, alone.p50_us, alone.p99_us);
+		printf("scenario=%s faulters=%d %s=%.0f p50_us=%.2f p99_us=%.2f\n",
+		       g.sc->name, g.nfaulters,
+		       g.sc->worker ? "ops_per_s" : "faults_per_s", alone.faults_per_s,
+		       alone.p50_us, alone.p99_us);
 		return 0;
 	}
 	g.stop = 0;

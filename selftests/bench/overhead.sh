@@ -30,7 +30,7 @@ function median(list,   a, n, i, j, t) {
 }
 {
 	k = kv($0, "config") SUBSEP kv($0, "threads")
-	v[k] = (k in v) ? v[k] "," kv($0, "faults_per_s") : kv($0, "faults_per_s")
+	if (k in v) v[k] = v[k] "," kv($0, "faults_per_s"); else v[k] = kv($0, "faults_per_s")
 	cnt[k]++; th[kv($0, "threads")] = 1
 }
 END {

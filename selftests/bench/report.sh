@@ -22,7 +22,7 @@ function median(list,   a, n, i, j, t) {
 	lo = a[1]; hi = a[n]
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
-function add(key, v) { vals[key] = (key in vals) ? vals[key] "," v : v }
+function add(key, v) { if (key in vals) vals[key] = vals[key] "," v; else vals[key] = v }
 {
 	sc = kv($0, "scenario") "/" kv($0, "faulters"); pol = kv($0, "policy")
 	if (!(sc in seen_sc)) { seen_sc[sc] = 1; scs[++nsc] = sc }
@@ -33,7 +33,8 @@ function add(key, v) { vals[key] = (key in vals) ? vals[key] "," v : v }
 		add(k SUBSEP "alone", kv($0, "alone_faults_per_s")); add(k SUBSEP "wops", kv($0, "writer_ops_per_s"))
 		add(k SUBSEP "p99", kv($0, "with_p99_us")); add(k SUBSEP "p50", kv($0, "with_p50_us"))
 	} else {
-		add(k SUBSEP "alone", kv($0, "faults_per_s")); add(k SUBSEP "p99", kv($0, "p99_us"))
+		rate = kv($0, "faults_per_s"); if (rate == "") rate = kv($0, "ops_per_s")
+		add(k SUBSEP "alone", rate); add(k SUBSEP "p99", kv($0, "p99_us"))
 		add(k SUBSEP "p50", kv($0, "p50_us"))
 	}
 	f = kv($0, "k_path_vma") + kv($0, "k_path_coarse")
@@ -64,19 +65,19 @@ END {
 			w = median(vals[k SUBSEP "with"]); ws = sprintf("%.0f", w)
 			o = median(vals[k SUBSEP "wops"]); os = sprintf("%.0f [%.0f..%.0f]", o, lo, hi)
 		} else {
-			a = median(vals[k SUBSEP "alone"]); rs = "-"; ws = sprintf("%.0f [%.0f..%.0f] (alone)", a, lo, hi); os = "-"
+			a = median(vals[k SUBSEP "alone"]); rs = "-"; ws = sprintf("%.0f [%.0f..%.0f] (no writer%s)", a, lo, hi, scs[i] ~ /^malloc/ ? "; allocs/s" : ""); os = "-"
 			ratio[i, j] = 0
 		}
 		printf "| %s | %s | %s | %s | %s | %.2f | %.2f | %.2f | %.0f | %.0f |\n", scs[i], pols[j], rs, ws, os,
 			median(vals[k SUBSEP "p50"]), median(vals[k SUBSEP "p99"]),
 			median(vals[k SUBSEP "coarse_share"]), median(vals[k SUBSEP "waits"]), median(vals[k SUBSEP "range"])
 	}
-	dat = ENVIRON["DAT"]
+	dat = DAT
 	printf "scenario" > dat
 	for (j = 1; j <= npol; j++) printf " %s", pols[j] > dat
 	print "" > dat
 	for (i = 1; i <= nsc; i++) {
-		if (scs[i] ~ /^uncontended/) continue
+		if (scs[i] ~ /^(uncontended|malloc)/) continue
 		printf "%s", scs[i] > dat
 		for (j = 1; j <= npol; j++) printf " %.3f", ratio[i, j] > dat
 		print "" > dat

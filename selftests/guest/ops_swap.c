@@ -13,7 +13,7 @@ static enum mmlock_test_status swap_run(void *ctx)
 {
 	struct ops_policy *skel;
 	struct fault_load *load;
-	unsigned long long a_before, b_before;
+	unsigned long long a_before, b_before, calls_a, calls_b;
 	long long seq0, errors0;
 	struct bpf_link *link;
 	char v[64];
@@ -48,12 +48,16 @@ static enum mmlock_test_status swap_run(void *ctx)
 			printf("#   swap %d: no fault in the last 20 ms\n", i);
 	}
 	bad = stop_load(load);
+	calls_a = skel->bss->calls_a;
+	calls_b = skel->bss->calls_b;
 	mmlock_status("enable_seq", v, sizeof(v));
 	bpf_link__destroy(link);
 	ops_policy__destroy(skel);
 	CHECK(!err, "swap %d failed: %s", i, strerror(-err));
 	CHECK(bad == 0, "%ld pages with wrong contents", bad);
 	CHECK(atoll(v) == seq0 + SWAPS, "enable_seq %s, want %lld", v, seq0 + SWAPS);
+	CHECK(calls_a && calls_b, "both policies decide faults: %llu and %llu calls",
+	      calls_a, calls_b);
 	CHECK(mmlock_stat("policy_errors") == errors0, "policy errors during swaps");
 	CHECK(!mmlock_enabled(NULL), "still enabled");
 	return MMLOCK_TEST_PASS;

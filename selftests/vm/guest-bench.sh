@@ -7,7 +7,7 @@ reps=${1:-3}
 secs=${2:-1}
 cpus=$(nproc)
 policies="none coarse stock anon2m adaptive"
-scenarios="adjacent mprotect-far arena-grow partial-munmap unrelated thread-churn uncontended"
+scenarios="adjacent mprotect-far arena-grow partial-munmap unrelated thread-churn uncontended malloc"
 
 stats() { tr '\n' ' ' </sys/kernel/mmlock/stats; }
 delta() {
@@ -25,7 +25,7 @@ for rep in $(seq "$reps"); do
 		fi
 		for sc in $scenarios; do
 			for n in 1 $cpus; do
-				[ "$sc" != uncontended ] && [ "$n" != 1 ] && continue
+				case $sc in uncontended | malloc) ;; *) [ "$n" = 1 ] || continue ;; esac
 				before=$(stats)
 				out=$(mmlock-bench "$sc" "$secs" "$n") || { echo "bench: $sc failed" >&2; exit 1; }
 				after=$(stats)
