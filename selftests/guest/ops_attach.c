@@ -194,3 +194,36 @@ static struct mmlock_test no_vma_lock = {
 	.cleanup = close_policy,
 };
 REGISTER_MMLOCK_TEST(no_vma_lock);
+
+static enum mmlock_test_status tracepoint_run(void *ctx)
+{
+	struct ops_policy *skel = ctx;
+	struct bpf_link *link;
+	char out[8192];
+	void *p;
+	int ret;
+
+	if (access("/sys/kernel/tracing/events/mmlock/mmlock_fault_decision", F_OK))
+		FAIL("no mmlock_fault_decision tracepoint in tracefs");
+	CHECK(run_cmd("echo > /sys/kernel/tracing/trace && echo 1 > /sys/kernel/tracing/events/mmlock/enable") == 0,
+	      "enabling the mmlock events");
+	link = bpf_map__attach_struct_ops(skel->maps.ops_a);
+	CHECK(link, "attach: %s", strerror(errno));
+	p = map_anon(8 * PAGE_SZ);
+	fill_pages(p, 8 * PAGE_SZ, 4);
+	munmap(p, 8 * PAGE_SZ);
+	bpf_link__destroy(link);
+	run_cmd("echo 0 > /sys/kernel/tracing/events/mmlock/enable");
+	ret = run_cmd_output(out, sizeof(out), "grep -m3 mmlock_fault_decision /sys/kernel/tracing/trace");
+	CHECK(ret == 0 && strstr(out, "mode=vma range=["), "no decision traced: %s", out);
+	return MMLOCK_TEST_PASS;
+}
+
+static struct mmlock_test tracepoint = {
+	.name = "ops_tracepoint",
+	.description = "the mmlock_fault_decision tracepoint reports decisions",
+	.setup = open_policy,
+	.run = tracepoint_run,
+	.cleanup = close_policy,
+};
+REGISTER_MMLOCK_TEST(tracepoint);
