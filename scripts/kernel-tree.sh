@@ -75,6 +75,8 @@ if [ -f "$patchdir/series" ]; then
 		case "$p" in '' | '#'*) continue ;; esac
 		if ! gitq -C "$tree" am -q --keep-cr "$patchdir/$p" >/dev/null 2>&1; then
 			gitq -C "$tree" am --abort >/dev/null 2>&1 || true
+			# Our own partial state: the next run may start over.
+			echo "failed $(git -C "$tree" rev-parse HEAD)" >"$stamp"
 			die "patch $p does not apply to linux-source-6.12 $srcver"
 		fi
 	done <"$patchdir/series"
