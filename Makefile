@@ -194,7 +194,7 @@ bench: deps
 PRISTINE_SRC := $(B)/linux-pristine
 bench-overhead: deps
 	@$(MAKE) -s --no-print-directory FLAVOUR=perf initramfs
-	@[ -d $(PRISTINE_SRC) ] || git -C $(KSRC) worktree add -f --detach $(PRISTINE_SRC) pristine
+	@[ -d $(PRISTINE_SRC) ] || git -C $(KSRC) worktree add -q -f --detach $(PRISTINE_SRC) pristine
 	@NO_MMLOCK=1 JOBS=$(JOBS) scripts/kernel-build.sh $(PRISTINE_SRC) $(B)/pristine-perf/kernel perf
 	@selftests/bench/overhead.sh $(B)/pristine-perf/kernel/arch/x86/boot/bzImage \
 		$(B)/perf/kernel/arch/x86/boot/bzImage $(B)/perf/initramfs.cpio.gz $(B)/bench

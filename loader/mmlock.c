@@ -674,6 +674,15 @@ static int cmd_set(int argc, char **argv)
 		return 1;
 	}
 	err = vars_assign(&l.vars, argv + optind, argc - optind, true);
+	for (int i = optind; !err && i < argc; i++) {
+		char name[64], val[300];
+		struct policy_var *v;
+
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(argv[i], "="), argv[i]);
+		v = vars_find(&l.vars, name);
+		value_format(&v->type, var_ptr(&l.vars, v), val, sizeof(val));
+		printf("%s = %s\n", name, val);
+	}
 	loaded_close(&l);
 	return err ? 1 : 0;
 }

@@ -12,17 +12,19 @@ static enum mmlock_test_status smoke_run(void *ctx)
 	__u64 arg = 21;
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &arg,
 		    .ctx_size_in = sizeof(arg));
+	unsigned long long runs, last;
 	char out[4096];
 	int err;
 
 	skel = bpf_smoke__open_and_load();
 	CHECK(skel, "open_and_load: %s", strerror(errno));
 	err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.smoke), &opts);
-	if (err || opts.retval != 42 || skel->bss->nr_runs != 1 ||
-	    skel->bss->last_arg != 21) {
+	runs = skel->bss->nr_runs;
+	last = skel->bss->last_arg;
+	if (err || opts.retval != 42 || runs != 1 || last != 21) {
 		bpf_smoke__destroy(skel);
-		FAIL("test_run: err %d retval %u runs %llu", err, opts.retval,
-		     (unsigned long long)skel->bss->nr_runs);
+		FAIL("test_run: err %d retval %u runs %llu arg %llu", err,
+		     opts.retval, runs, last);
 	}
 	err = run_cmd_output(out, sizeof(out), "bpftool prog show name smoke");
 	bpf_smoke__destroy(skel);
