@@ -37,11 +37,14 @@ MMLOCK_TUNABLE_LIMITS(calm_windows, 1, 1000);
 u64 range_size = MMLOCK_PMD_SIZE;
 MMLOCK_TUNABLE_LIMITS(range_size, 0, 1ULL << 30);
 
+MMLOCK_SCOPE_TUNABLES();
+
 u64 stat_stock;
 u64 stat_range;
 u64 stat_to_range;
 u64 stat_to_stock;
 u64 stat_waits;
+u64 stat_out_of_scope;
 
 /*
  * Per-mm state, updated without a lock (LRU maps cannot hold a
@@ -119,6 +122,10 @@ s32 BPF_PROG(adaptive_fault, struct mmlock_fault_req *req)
 {
 	struct mm_state *st;
 
+	if (!mmlock_in_scope(req)) {
+		__sync_fetch_and_add(&stat_out_of_scope, 1);
+		return MMLOCK_FAULT_VMA;
+	}
 	st = get_state(req->mm_id);
 	if (!st || !update_mode(st, bpf_ktime_get_ns()) ||
 	    req->kind != MMLOCK_VMA_ANON) {

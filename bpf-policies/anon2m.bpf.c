@@ -21,14 +21,21 @@ MMLOCK_TUNABLE_LIMITS(range_size, 0, 1ULL << 30);
 /* false: every fault takes the stock path (A/B without a swap). */
 bool anon_ranges = true;
 
+MMLOCK_SCOPE_TUNABLES();
+
 u64 stat_anon_range;
 u64 stat_anon_stock;
 u64 stat_file_stock;
 u64 stat_other_stock;
+u64 stat_out_of_scope;
 
 SEC("struct_ops/anon2m_fault")
 s32 BPF_PROG(anon2m_fault, struct mmlock_fault_req *req)
 {
+	if (!mmlock_in_scope(req)) {
+		__sync_fetch_and_add(&stat_out_of_scope, 1);
+		return MMLOCK_FAULT_VMA;
+	}
 	if (req->kind == MMLOCK_VMA_ANON && anon_ranges) {
 		mmlock_set_range(req, range_size);
 		__sync_fetch_and_add(&stat_anon_range, 1);

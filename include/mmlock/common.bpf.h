@@ -94,4 +94,39 @@ static __always_inline void mmlock_set_range(struct mmlock_fault_req *req,
 	req->end = end;
 }
 
+/*
+ * MMLOCK_SCOPE_TUNABLES() gives a policy three runtime tunables that limit
+ * it to some processes; faults of the others should take the stock path:
+ *   scope_tgid       only this thread group (0: any)
+ *   scope_comm       only tasks with this command name (empty: any)
+ *   scope_cgroup_id  only tasks in this cgroup v2 (its directory's inode
+ *                    number, `stat -c %i /sys/fs/cgroup/GROUP`; 0: any)
+ * mmlock_in_scope(req) tells whether the fault is in scope.
+ */
+#define MMLOCK_SCOPE_TUNABLES()                                             \
+	u32 scope_tgid;                                                     \
+	char scope_comm[16];                                                \
+	u64 scope_cgroup_id;                                                \
+									    \
+	static __always_inline bool mmlock_in_scope(struct mmlock_fault_req *req) \
+	{                                                                   \
+		struct task_struct *task;                                   \
+									    \
+		if (scope_tgid && req->tgid != scope_tgid)                  \
+			return false;                                       \
+		if (scope_cgroup_id &&                                      \
+		    bpf_get_current_cgroup_id() != scope_cgroup_id)         \
+			return false;                                       \
+		if (!scope_comm[0])                                         \
+			return true;                                        \
+		task = bpf_get_current_task_btf();                          \
+		for (int i = 0; i < 16; i++) {                              \
+			if (task->comm[i] != scope_comm[i])                 \
+				return false;                               \
+			if (!scope_comm[i])                                 \
+				break;                                      \
+		}                                                           \
+		return true;                                                \
+	}
+
 #endif /* MMLOCK_COMMON_BPF_H */

@@ -220,14 +220,23 @@ static enum mmlock_test_status set_run(void *ctx)
 	      mmlock_stat("decide_range") - range0);
 	CHECK(mmlock_stat("decide_vma") > vma0 + 100, "the faults were not decided as VMA");
 	EXPECT_OK("set anon_ranges=true range_size=0");
-	EXPECT_OK("get");
-	CHECK(strstr(out, "anon_ranges") && strstr(out, "true"), "get: %s", out);
+	CHECK(strstr(out, "anon_ranges = true") && strstr(out, "range_size = 0"),
+	      "set does not confirm: %s", out);
+	/* The scope filter: only tasks named mmlock-workload. */
+	EXPECT_OK("set scope_comm=nomatch");
+	range0 = mmlock_stat("decide_range");
+	CHECK(run_cmd("mmlock-workload 1 1 >/dev/null") == 0, "workload");
+	CHECK(mmlock_stat("decide_range") == range0, "out-of-scope faults got ranges");
+	EXPECT_OK("set scope_comm=mmlock-workload");
+	CHECK(run_cmd("mmlock-workload 1 1 >/dev/null") == 0, "workload");
+	CHECK(mmlock_stat("decide_range") > range0 + 100, "in-scope faults got no ranges");
+	EXPECT_ERR("too long", "set scope_comm=a-name-longer-than-15");
 	return MMLOCK_TEST_PASS;
 }
 
 static struct mmlock_test set = {
 	.name = "loader_set_takes_effect",
-	.description = "mmlock set changes the active policy's behaviour from the next fault",
+	.description = "mmlock set changes the active policy's behaviour from the next fault; scope filter",
 	.setup = need_kernel,
 	.run = set_run,
 	.cleanup = unload,
