@@ -30,6 +30,13 @@ static enum mmlock_test_status swap_run(void *ctx)
 		ops_policy__destroy(skel);
 		FAIL("attach: %s", strerror(errno));
 	}
+	/* Replacing a policy by itself is refused and changes nothing. */
+	if (bpf_link__update_map(link, skel->maps.ops_a) == 0 || !mmlock_enabled("test_a") ||
+	    skel->bss->exits) {
+		bpf_link__destroy(link);
+		ops_policy__destroy(skel);
+		FAIL("updating a link to its own map was accepted or disturbed the policy");
+	}
 	mmlock_status("enable_seq", v, sizeof(v));
 	seq0 = atoll(v);
 	errors0 = mmlock_stat("policy_errors");
