@@ -50,7 +50,7 @@ static enum mmlock_test_status sysrq_run(void *ctx)
 	struct ops_policy *skel;
 	struct bpf_link *link;
 	char reason[64];
-	int fd, tries;
+	int fd;
 
 	if (!mmlock_kernel_supported())
 		SKIP("kernel without mmlock_ext");
@@ -65,8 +65,7 @@ static enum mmlock_test_status sysrq_run(void *ctx)
 		FAIL("writing M to /proc/sysrq-trigger: %s", strerror(errno));
 	}
 	close(fd);
-	for (tries = 0; tries < 100 && mmlock_enabled(NULL); tries++)
-		usleep(10000);
+	wait_policy_gone();
 	mmlock_status("exit_reason", reason, sizeof(reason));
 	bpf_link__destroy(link);
 	CHECK(!mmlock_enabled(NULL), "still enabled after SysRq-M");

@@ -35,7 +35,6 @@ static enum mmlock_test_status one_case(unsigned int i)
 	long long errors0;
 	void *p;
 	size_t bad;
-	int tries;
 
 	skel = ops_bad__open();
 	CHECK(skel, "open");
@@ -56,9 +55,7 @@ static enum mmlock_test_status one_case(unsigned int i)
 	fill_pages(p, 32 * PAGE_SZ, i);
 	bad = bad_pages(p, 32 * PAGE_SZ, i);
 	munmap(p, 32 * PAGE_SZ);
-	/* Ejection completes in a worker; give it a moment. */
-	for (tries = 0; tries < 100 && mmlock_enabled(NULL); tries++)
-		usleep(10000);
+	wait_policy_gone();
 	mmlock_status("exit_kind", kind, sizeof(kind));
 	mmlock_status("exit_msg", msg, sizeof(msg));
 	mmlock_status("exit_policy", policy, sizeof(policy));

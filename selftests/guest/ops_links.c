@@ -19,7 +19,6 @@ static enum mmlock_test_status stale_link_run(void *ctx)
 	struct bpf_link *stale, *fresh;
 	struct ops_policy *skel;
 	void *p;
-	int tries;
 
 	if (!mmlock_kernel_supported())
 		SKIP("kernel without mmlock_ext");
@@ -33,8 +32,7 @@ static enum mmlock_test_status stale_link_run(void *ctx)
 	p = map_anon(4 * PAGE_SZ);
 	fill_pages(p, 4 * PAGE_SZ, 5);
 	munmap(p, 4 * PAGE_SZ);
-	for (tries = 0; tries < 100 && mmlock_enabled(NULL); tries++)
-		usleep(10000);
+	wait_policy_gone();
 	skel->data->answer = MMLOCK_FAULT_VMA;
 	fresh = mmlock_enabled(NULL) ? NULL : bpf_map__attach_struct_ops(skel->maps.ops_a);
 	if (!fresh) {

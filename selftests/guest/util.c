@@ -57,6 +57,12 @@ long long mmlock_stat(const char *name)
 	return atoll(v);
 }
 
+void wait_policy_gone(void)
+{
+	for (int tries = 0; tries < 100 && mmlock_enabled(NULL); tries++)
+		usleep(10000);
+}
+
 bool mmlock_kernel_supported(void)
 {
 	return access("/sys/kernel/mmlock/status", R_OK) == 0;

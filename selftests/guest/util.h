@@ -17,6 +17,8 @@ bool mmlock_enabled(const char *name);
 /* A counter from /sys/kernel/mmlock/stats; -1 if absent. */
 long long mmlock_stat(const char *name);
 bool mmlock_kernel_supported(void);
+/* Ejection and SysRq-M finish in a kernel worker: wait up to 1 s for it. */
+void wait_policy_gone(void);
 
 /* Anonymous private mapping of len bytes, NULL on failure. */
 void *map_anon(size_t len);
