@@ -51,7 +51,7 @@ HOST_TESTS := $(patsubst selftests/host/%.c,$(B)/host/%,$(wildcard selftests/hos
 include selftests/host/range_rwlock/rules.mk
 LOADER_SRCS := $(wildcard loader/*.c)
 GUEST_BINS := $(O)/bin/mmlock $(O)/bin/mmlock-selftests $(O)/bin/mmlock-workload \
-	$(O)/bin/mmlock-bench
+	$(O)/bin/mmlock-bench $(O)/bin/mmlock-stress
 
 .PHONY: all deps tree kernel tools policies initramfs vm demo check bench bench-overhead \
 	kernel-patches kernel-tree-reset clean distclean help
@@ -148,6 +148,10 @@ $(O)/bin/mmlock-workload: selftests/tools/workload.c
 	$(CC) $(CFLAGS) -static -o $@ $< -lpthread
 
 $(O)/bin/mmlock-bench: selftests/bench/falseconflict.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -static -o $@ $< -lpthread
+
+$(O)/bin/mmlock-stress: selftests/tools/stress.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -static -o $@ $< -lpthread
 

@@ -27,6 +27,7 @@
 #include <linux/capability.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
+#include <linux/mmlock_ext.h>
 #include <bpf/libbpf.h>
 
 #include "tunables.h"
@@ -282,11 +283,52 @@ static const char *policy_description(struct policy *p)
 	return var_ptr(&p->vars, v);
 }
 
-static int policy_load(struct policy *p, char **sets, int nsets)
+/* The options of a command line. */
+struct cmd_opts {
+	char **sets;
+	int nsets;
+	bool on_contention;
+	bool json;
+	int watch;
+};
+
+/*
+ * Set MMLOCK_F_RANGE_ON_CONTENTION in the policy's struct mmlock_ops before
+ * it is loaded: fault() is then only asked when the per-VMA fast path fails.
+ */
+static int policy_set_on_contention(struct policy *p)
+{
+	const struct btf *btf = bpf_object__btf(p->obj);
+	const struct btf_type *t;
+	const struct btf_member *m;
+	size_t size;
+	char *ops = bpf_map__initial_value(p->ops, &size);
+
+	t = btf__type_by_id(btf, bpf_map__btf_value_type_id(p->ops));
+	m = t ? btf_members(t) : NULL;
+	for (int i = 0; m && i < btf_vlen(t); i++, m++) {
+		__u32 off = btf_member_bit_offset(t, i) / 8;
+		__u64 flags;
+
+		if (strcmp(btf__name_by_offset(btf, m->name_off), "flags"))
+			continue;
+		if (!ops || off + sizeof(flags) > size)
+			break;
+		memcpy(&flags, ops + off, sizeof(flags));
+		flags |= MMLOCK_F_RANGE_ON_CONTENTION;
+		memcpy(ops + off, &flags, sizeof(flags));
+		return 0;
+	}
+	return fail("%s: cannot set --on-contention: struct mmlock_ops has no flags", p->path);
+}
+
+static int policy_load(struct policy *p, const struct cmd_opts *o)
 {
 	int err;
 
-	if (vars_assign(&p->vars, sets, nsets, false))
+	if (vars_assign(&p->vars, o->sets, o->nsets, false))
+		return 1;
+	if (o->on_contention && policy_set_on_contention(p))
 		return 1;
 	err = bpf_object__load(p->obj);
 	if (err) {
@@ -403,18 +445,12 @@ static int loaded_open(struct loaded *l)
 
 /* ---- commands ---------------------------------------------------------- */
 
-struct cmd_opts {
-	char **sets;
-	int nsets;
-	bool json;
-	int watch;
-};
-
 static int parse_opts(int argc, char **argv, struct cmd_opts *o, bool allow_set,
 		      bool allow_json, bool allow_watch, const char *usage)
 {
 	static const struct option longopts[] = {
 		{ "set", required_argument, NULL, 's' },
+		{ "on-contention", no_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "watch", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
@@ -425,12 +461,17 @@ static int parse_opts(int argc, char **argv, struct cmd_opts *o, bool allow_set,
 	memset(o, 0, sizeof(*o));
 	o->sets = calloc(argc + 1, sizeof(char *));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:jw:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:cjw:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			if (!allow_set)
 				goto bad;
 			o->sets[o->nsets++] = optarg;
+			break;
+		case 'c':
+			if (!allow_set)
+				goto bad;
+			o->on_contention = true;
 			break;
 		case 'j':
 			if (!allow_json)
@@ -489,11 +530,11 @@ static int attach_policy(struct policy *p, struct bpf_link **link)
 static int load_and_attach(int argc, char **argv, const char *cmd,
 			   struct policy *p, struct bpf_link **link)
 {
-	char usage[80];
+	char usage[100];
 	struct cmd_opts o;
 	struct kstatus st;
 
-	snprintf(usage, sizeof(usage), "mmlock %s POLICY [--set VAR=VALUE]...", cmd);
+	snprintf(usage, sizeof(usage), "mmlock %s POLICY [--on-contention] [--set VAR=VALUE]...", cmd);
 	if (parse_opts(argc, argv, &o, true, false, false, usage))
 		return 1;
 	if (require_privilege(cmd))
@@ -507,7 +548,7 @@ static int load_and_attach(int argc, char **argv, const char *cmd,
 			    status_get(&st, "policy"));
 	if (policy_open(p, argv[optind]))
 		return 1;
-	if (policy_load(p, o.sets, o.nsets)) {
+	if (policy_load(p, &o)) {
 		policy_close(p);
 		return 1;
 	}
@@ -549,7 +590,7 @@ static int cmd_load(int argc, char **argv)
 
 static int cmd_swap(int argc, char **argv)
 {
-	const char *usage = "mmlock swap POLICY [--set VAR=VALUE]...";
+	const char *usage = "mmlock swap POLICY [--on-contention] [--set VAR=VALUE]...";
 	LIBBPF_OPTS(bpf_link_update_opts, opts, .flags = BPF_F_REPLACE);
 	struct bpf_link *probe;
 	struct cmd_opts o;
@@ -581,7 +622,7 @@ static int cmd_swap(int argc, char **argv)
 	}
 	if (policy_open(&p, argv[optind]))
 		return 1;
-	if (policy_load(&p, o.sets, o.nsets)) {
+	if (policy_load(&p, &o)) {
 		policy_close(&p);
 		return 1;
 	}

@@ -13,18 +13,29 @@
 #include "ops_bad.skel.h"
 #include "ops_rdonly.skel.h"
 
+/* enum bad_answer in ops_bad.bpf.c */
+enum { BAD_INIT_FAIL = 7, BAD_INIT_ERROR, BAD_WRITE_ERROR, BAD_WRITE_SHRINK,
+       BAD_WRITE_UNALIGNED, GOOD_WRITE_WIDEN };
+
 static const struct {
 	const char *name;
+	unsigned int misbehave;
 	int exit_kind;
 	const char *msg;	/* expected in the recorded message */
 } cases[] = {
-	{ "mode 7", MMLOCK_EXIT_ERROR, "returned 7" },
-	{ "mode -1", MMLOCK_EXIT_ERROR, "returned -1" },
-	{ "unaligned range", MMLOCK_EXIT_ERROR, "not page aligned" },
-	{ "empty range", MMLOCK_EXIT_ERROR, "is empty" },
-	{ "range outside user space", MMLOCK_EXIT_ERROR, "outside user space" },
-	{ "range missing the PMD region", MMLOCK_EXIT_ERROR, "does not contain" },
-	{ "mmlock_bpf_error()", MMLOCK_EXIT_ERROR_BPF, "test error at 0x" },
+	{ "mode 7", 0, MMLOCK_EXIT_ERROR, "returned 7" },
+	{ "mode -1", 1, MMLOCK_EXIT_ERROR, "returned -1" },
+	{ "unaligned range", 2, MMLOCK_EXIT_ERROR, "not page aligned" },
+	{ "empty range", 3, MMLOCK_EXIT_ERROR, "is empty" },
+	{ "range outside user space", 4, MMLOCK_EXIT_ERROR, "outside user space" },
+	{ "range missing the PMD region", 5, MMLOCK_EXIT_ERROR, "does not contain" },
+	{ "mmlock_bpf_error()", 6, MMLOCK_EXIT_ERROR_BPF, "test error at 0x" },
+	/* The munmap below is a ranged writer once our faults used ranges. */
+	{ "write() error", BAD_WRITE_ERROR, MMLOCK_EXIT_ERROR, "write() returned -5" },
+	{ "write() shrinks the range", BAD_WRITE_SHRINK, MMLOCK_EXIT_ERROR,
+	  "does not contain the request" },
+	{ "write() range unaligned", BAD_WRITE_UNALIGNED, MMLOCK_EXIT_ERROR,
+	  "not page aligned" },
 };
 
 static enum mmlock_test_status one_case(unsigned int i)
@@ -38,7 +49,7 @@ static enum mmlock_test_status one_case(unsigned int i)
 
 	skel = ops_bad__open();
 	CHECK(skel, "open");
-	skel->rodata->misbehave = i;
+	skel->rodata->misbehave = cases[i].misbehave;
 	skel->rodata->target_tgid = getpid();
 	if (ops_bad__load(skel)) {
 		ops_bad__destroy(skel);
@@ -128,9 +139,9 @@ static enum mmlock_test_status init_fail_run(void *ctx)
 {
 	if (!mmlock_kernel_supported())
 		SKIP("kernel without mmlock_ext");
-	if (init_case(7 /* BAD_INIT_FAIL */, ENOENT, "init() returned -2"))
+	if (init_case(BAD_INIT_FAIL, ENOENT, "init() returned -2"))
 		return MMLOCK_TEST_FAIL;
-	return init_case(8 /* BAD_INIT_ERROR */, EINVAL, "init refused: 42");
+	return init_case(BAD_INIT_ERROR, EINVAL, "init refused: 42");
 }
 
 static struct mmlock_test init_fail = {
@@ -139,6 +150,72 @@ static struct mmlock_test init_fail = {
 	.run = init_fail_run,
 };
 REGISTER_MMLOCK_TEST(init_fail);
+
+/*
+ * Every ranged writer asks write() once its mm had range faults, and a
+ * valid widening keeps the policy attached.
+ */
+static enum mmlock_test_status write_calls_run(void *ctx)
+{
+	static const char *const ops[] = { "mmap", "munmap", "mprotect", "brk" };
+	struct ops_bad *skel;
+	struct bpf_link *link;
+	char *p, *q, *brk0;
+	bool attached;
+	size_t bad;
+
+	if (!mmlock_kernel_supported())
+		SKIP("kernel without mmlock_ext");
+	skel = ops_bad__open();
+	CHECK(skel, "open");
+	skel->rodata->misbehave = GOOD_WRITE_WIDEN;
+	skel->rodata->target_tgid = getpid();
+	if (ops_bad__load(skel)) {
+		ops_bad__destroy(skel);
+		FAIL("load: %s", strerror(errno));
+	}
+	link = bpf_map__attach_struct_ops(skel->maps.ops_bad);
+	if (!link) {
+		ops_bad__destroy(skel);
+		FAIL("attach: %s", strerror(errno));
+	}
+	p = map_anon_isolated(64 * PAGE_SZ);
+	fill_pages(p, 64 * PAGE_SZ, 3);		/* range faults: the mm is fine */
+	q = mmap(p + 64 * PAGE_SZ, PAGE_SZ, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	mprotect(p, PAGE_SZ, PROT_READ);
+	brk0 = sbrk(0);
+	sbrk(PMD_SZ);
+	sbrk(-(long)PMD_SZ);
+	bad = bad_pages(p, 64 * PAGE_SZ, 3);
+	if (q != MAP_FAILED)
+		munmap(q, PAGE_SZ);
+	munmap(p, 64 * PAGE_SZ);
+	attached = mmlock_enabled("test_bad");
+	bpf_link__destroy(link);
+	for (int op = 0; op < 4; op++)
+		printf("#   write() calls for %s: %llu\n", ops[op],
+		       (unsigned long long)skel->bss->write_calls[op]);
+	for (int op = 0; op < 4; op++) {
+		if (!skel->bss->write_calls[op]) {
+			ops_bad__destroy(skel);
+			FAIL("no write() call for %s", ops[op]);
+		}
+	}
+	ops_bad__destroy(skel);
+	CHECK(q != MAP_FAILED, "mmap next to the region: %s", strerror(errno));
+	CHECK(sbrk(0) == brk0, "brk not restored");
+	CHECK(!bad, "%zu pages lost", bad);
+	CHECK(attached, "a valid write() answer ejected the policy");
+	return MMLOCK_TEST_PASS;
+}
+
+static struct mmlock_test write_calls = {
+	.name = "ops_write_calls",
+	.description = "mmap, munmap, mprotect and brk ask write(); a valid widening is kept",
+	.run = write_calls_run,
+};
+REGISTER_MMLOCK_TEST(write_calls);
 
 static enum mmlock_test_status rdonly_run(void *ctx)
 {

@@ -6,20 +6,25 @@
 reps=${1:-3}
 secs=${2:-1}
 cpus=$(nproc)
-policies="none coarse stock anon2m adaptive"
+# anon2m-oc: anon2m with --on-contention (per-VMA fast path first).
+policies="none coarse stock anon2m anon2m-oc adaptive"
 scenarios="adjacent mprotect-far arena-grow partial-munmap unrelated thread-churn uncontended malloc"
 
 stats() { tr '\n' ' ' </sys/kernel/mmlock/stats; }
 delta() {
 	echo "$1 $2" | awk '{ n = NF / 4; for (i = 1; i <= 2 * n; i += 2) {
 		k = $i; v = $(i + 1); w = $(i + 2 * n + 1);
-		if (k ~ /^(decide|path|fallback|wait|policy)/) printf " k_%s=%d", k, w - v } }'
+		if (k ~ /^(decide|path|fallback|wait|policy|writer)/) printf " k_%s=%d", k, w - v } }'
 }
 
 echo "bench: $reps reps x $secs s, $cpus vCPUs, kernel $(uname -r)"
 for rep in $(seq "$reps"); do
 	for pol in $policies; do
-		if [ "$pol" != none ] && ! mmlock load "$pol" >/dev/null; then
+		case $pol in
+		anon2m-oc) load="anon2m --on-contention" ;;
+		*) load=$pol ;;
+		esac
+		if [ "$pol" != none ] && ! mmlock load $load >/dev/null; then
 			echo "bench: cannot load $pol" >&2
 			exit 1
 		fi
