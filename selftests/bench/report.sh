@@ -37,10 +37,10 @@ function add(key, v) { if (key in vals) vals[key] = vals[key] "," v; else vals[k
 		add(k SUBSEP "alone", rate); add(k SUBSEP "p99", kv($0, "p99_us"))
 		add(k SUBSEP "p50", kv($0, "p50_us"))
 	}
-	f = kv($0, "k_path_vma") + kv($0, "k_path_coarse")
+	f = kv($0, "k_path_vma") + kv($0, "k_path_coarse") + kv($0, "k_path_range")
 	add(k SUBSEP "coarse_share", f ? kv($0, "k_path_coarse") / f : 0)
-	add(k SUBSEP "waits", kv($0, "k_wait_mmap_read") + 0)
-	add(k SUBSEP "range", kv($0, "k_decide_range") + 0)
+	add(k SUBSEP "range_share", f ? kv($0, "k_path_range") / f : 0)
+	add(k SUBSEP "waits", kv($0, "k_wait_mmap_read") + kv($0, "k_wait_range_read"))
 }
 END {
 	print "# mmlock_ext false-conflict benchmark"
@@ -50,11 +50,11 @@ END {
 	print "Medians over the repetitions, [min..max] in brackets. *ratio* = faults/s of the"
 	print "faulting thread with the writer running / alone, measured back to back in one"
 	print "process; *writer* = the writer'\''s own ops/s; p50/p99 = per-fault latency with the"
-	print "writer; *coarse* = share of faults handled under mmap_read_lock; *waits* = faults"
-	print "that waited for mmap_read_lock; *range* = RANGE decisions (handled as VMA: the"
-	print "kernel has no fine-grained fault path yet)."
+	print "writer; *coarse* / *range* = share of faults handled under mmap_read_lock / on the"
+	print "range path; *waits* = faults that waited for mmap_read_lock or for their range."
+	print "anon2m-oc = anon2m --on-contention (per-VMA fast path first)."
 	print ""
-	print "| scenario | policy | ratio | faults/s with writer | writer ops/s | p50 us | p99 us | coarse | waits | range |"
+	print "| scenario | policy | ratio | faults/s with writer | writer ops/s | p50 us | p99 us | coarse | range | waits |"
 	print "|---|---|---|---|---|---|---|---|---|---|"
 	for (i = 1; i <= nsc; i++) for (j = 1; j <= npol; j++) {
 		k = scs[i] SUBSEP pols[j]
@@ -68,9 +68,9 @@ END {
 			a = median(vals[k SUBSEP "alone"]); rs = "-"; ws = sprintf("%.0f [%.0f..%.0f] (no writer%s)", a, lo, hi, scs[i] ~ /^malloc/ ? "; allocs/s" : ""); os = "-"
 			ratio[i, j] = 0
 		}
-		printf "| %s | %s | %s | %s | %s | %.2f | %.2f | %.2f | %.0f | %.0f |\n", scs[i], pols[j], rs, ws, os,
+		printf "| %s | %s | %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %.0f |\n", scs[i], pols[j], rs, ws, os,
 			median(vals[k SUBSEP "p50"]), median(vals[k SUBSEP "p99"]),
-			median(vals[k SUBSEP "coarse_share"]), median(vals[k SUBSEP "waits"]), median(vals[k SUBSEP "range"])
+			median(vals[k SUBSEP "coarse_share"]), median(vals[k SUBSEP "range_share"]), median(vals[k SUBSEP "waits"])
 	}
 	dat = DAT
 	printf "scenario" > dat
