@@ -2,14 +2,14 @@
 /*
  * anon2m: the seed's fault-range policy. Anonymous faults lock the
  * range_size-aligned range around the address (2 MB by default); faults on
- * file-backed and shmem memory take the stock path until the kernel can
- * lock whole file VMAs as ranges.
+ * file-backed and shmem memory lock their whole VMA (the kernel uses those
+ * VMAs live and wants the whole extent).
  */
 #include <mmlock/common.bpf.h>
 
 char _license[] SEC("license") = "GPL";
 
-MMLOCK_DESCRIPTION("2 MB ranges for anonymous faults, stock path for file-backed ones");
+MMLOCK_DESCRIPTION("2 MB ranges for anonymous faults, the whole VMA for file-backed ones");
 
 /*
  * Range locked by an anonymous fault: a multiple of 2 MB (rounded up), or
@@ -18,13 +18,16 @@ MMLOCK_DESCRIPTION("2 MB ranges for anonymous faults, stock path for file-backed
 u64 range_size = MMLOCK_PMD_SIZE;
 MMLOCK_TUNABLE_LIMITS(range_size, 0, 1ULL << 30);
 
-/* false: every fault takes the stock path (A/B without a swap). */
+/* false: anonymous faults take the stock path (A/B without a swap). */
 bool anon_ranges = true;
+/* false: file-backed and shmem faults take the stock path. */
+bool file_ranges = true;
 
 MMLOCK_SCOPE_TUNABLES();
 
 u64 stat_anon_range;
 u64 stat_anon_stock;
+u64 stat_file_range;
 u64 stat_file_stock;
 u64 stat_other_stock;
 u64 stat_out_of_scope;
@@ -39,6 +42,12 @@ s32 BPF_PROG(anon2m_fault, struct mmlock_fault_req *req)
 	if (req->kind == MMLOCK_VMA_ANON && anon_ranges) {
 		mmlock_set_range(req, range_size);
 		__sync_fetch_and_add(&stat_anon_range, 1);
+		return MMLOCK_FAULT_RANGE;
+	}
+	if ((req->kind == MMLOCK_VMA_FILE || req->kind == MMLOCK_VMA_SHMEM) &&
+	    file_ranges) {
+		mmlock_set_range(req, 0);
+		__sync_fetch_and_add(&stat_file_range, 1);
 		return MMLOCK_FAULT_RANGE;
 	}
 	if (req->kind == MMLOCK_VMA_ANON)

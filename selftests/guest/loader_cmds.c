@@ -211,15 +211,15 @@ static enum mmlock_test_status set_run(void *ctx)
 	range0 = mmlock_stat("decide_range");
 	CHECK(run_cmd("mmlock-workload 1 1 >/dev/null") == 0, "workload");
 	CHECK(mmlock_stat("decide_range") > range0, "no RANGE decisions");
-	EXPECT_OK("set anon_ranges=false");
+	EXPECT_OK("set anon_ranges=false file_ranges=false");
 	range0 = mmlock_stat("decide_range");
 	vma0 = mmlock_stat("decide_vma");
 	CHECK(run_cmd("mmlock-workload 1 1 >/dev/null") == 0, "workload");
 	CHECK(mmlock_stat("decide_range") == range0,
-	      "RANGE decisions after anon_ranges=false (+%lld)",
+	      "RANGE decisions after anon_ranges=file_ranges=false (+%lld)",
 	      mmlock_stat("decide_range") - range0);
 	CHECK(mmlock_stat("decide_vma") > vma0 + 100, "the faults were not decided as VMA");
-	EXPECT_OK("set anon_ranges=true range_size=0");
+	EXPECT_OK("set anon_ranges=true file_ranges=true range_size=0");
 	CHECK(strstr(out, "anon_ranges = true") && strstr(out, "range_size = 0"),
 	      "set does not confirm: %s", out);
 	/* The scope filter: only tasks named mmlock-workload. */
