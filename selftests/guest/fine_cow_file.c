@@ -87,8 +87,14 @@
 #define RUN_NS		1500000000ULL	/* the faulter's run, per policy */
 #define MIN_WRITER_OPS	30		/* under anon2m, while the faulter runs */
 #define WRITER_PAUSE_US	1000		/* between writer ops: see the top */
-/* Tolerated under anon2m: 1 % of the faults and a handful. */
-#define FEW(faults)	((long long)(faults) / 100 + 8)
+/*
+ * Tolerated under anon2m: 2 % of the faults and a handful. A fault gives
+ * up on the range path after 2 ms in a writer's open VMA window, which
+ * happens when the host deschedules the writer's vCPU there (seen at
+ * 1.3 % on a loaded host); stock waits 3 % and more, and fails the
+ * path_range check anyway.
+ */
+#define FEW(faults)	((long long)(faults) / 50 + 16)
 #define FILL_SEED	0xc0ffeeULL	/* util.c's pattern in the COW tests' V */
 #define FILE_SEQ	0xf11eULL	/* the files' contents */
 

