@@ -16,7 +16,7 @@ FLAVOUR ?= debug
 JOBS ?= $(shell nproc)
 CPUS ?= 2
 MEM ?= 1G
-TIMEOUT ?= 900
+TIMEOUT ?= 1800
 
 KSRC := $(B)/linux
 O := $(B)/$(FLAVOUR)
@@ -49,6 +49,7 @@ GUEST_SKELS := $(patsubst selftests/guest/%.bpf.c,$(O)/skel/%.skel.h,$(GUEST_BPF
 GUEST_BPF_OBJS := $(patsubst selftests/guest/%.bpf.c,$(O)/obj/guest/%.bpf.o,$(GUEST_BPF_SRCS))
 HOST_TESTS := $(patsubst selftests/host/%.c,$(B)/host/%,$(wildcard selftests/host/*.c))
 include selftests/host/range_rwlock/rules.mk
+include selftests/mm/rules.mk
 LOADER_SRCS := $(wildcard loader/*.c)
 GUEST_BINS := $(O)/bin/mmlock $(O)/bin/mmlock-selftests $(O)/bin/mmlock-workload \
 	$(O)/bin/mmlock-bench $(O)/bin/mmlock-stress
@@ -157,9 +158,9 @@ $(O)/bin/mmlock-stress: selftests/tools/stress.c
 
 # --- initramfs -------------------------------------------------------------
 $(INITRAMFS): $(BZIMAGE) $(GUEST_BINS) $(POLICY_OBJS) $(GUEST_BPF_OBJS) $(BPFTOOL) selftests/vm/init \
-		selftests/vm/make-initramfs.sh $(wildcard selftests/vm/guest-*.sh)
+		selftests/vm/make-initramfs.sh $(wildcard selftests/vm/guest-*.sh) $(KMM_FILES)
 	@selftests/vm/make-initramfs.sh $@ $(GUEST_BINS) $(BPFTOOL) -- $(POLICY_OBJS) \
-		-- $(GUEST_BPF_OBJS)
+		-- $(GUEST_BPF_OBJS) -- $(KMM_FILES)
 initramfs: $(INITRAMFS)
 
 # --- running ---------------------------------------------------------------

@@ -3,7 +3,7 @@
 # Quick and silent when everything is present.
 set -euo pipefail
 pkgs=(linux-source-6.12 clang-19 llvm-19 lld-19 libelf-dev zlib1g-dev libzstd-dev
-	libcap-dev dwarves bc flex bison libssl-dev cpio busybox-static
+	libcap-dev libnuma-dev dwarves bc flex bison libssl-dev cpio busybox-static
 	qemu-system-x86 ccache pkg-config make gcc git xz-utils gnuplot-nox "$@")
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,9 +1,12 @@
 #!/bin/bash
 # Build the guest initramfs:
-#   make-initramfs.sh OUT.cpio.gz BINARY... -- POLICY.bpf.o... -- TEST.bpf.o...
+#   make-initramfs.sh OUT.cpio.gz BINARY... -- POLICY.bpf.o... -- TEST.bpf.o... \
+#       [-- KSELFTEST-MM-FILE...]
 # busybox-static, our static binaries in /usr/bin, the policies in
 # /usr/lib/mmlock/policies, BPF objects the tests load by path in
-# /usr/lib/mmlock/test, the guest scripts, and /init.
+# /usr/lib/mmlock/test, the kernel's mm selftests and their list
+# (selftests/mm/) in /usr/lib/mmlock/kselftest-mm, the guest scripts, and
+# /init.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=$1
@@ -12,7 +15,7 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,usr/share/mmlock} \
-	"$root"/usr/lib/mmlock/{policies,test} \
+	"$root"/usr/lib/mmlock/{policies,test,kselftest-mm} \
 	"$root"/{proc,sys,dev,tmp,run,root,etc,mnt}
 busybox=$(command -v busybox)
 file -L "$busybox" 2>/dev/null | grep -q 'statically linked' ||
@@ -34,7 +37,12 @@ while [ $# -gt 0 ] && [ "$1" != -- ]; do
 	shift
 done
 [ $# -gt 0 ] && shift
-for t in "$@"; do cp "$t" "$root/usr/lib/mmlock/test/"; done
+while [ $# -gt 0 ] && [ "$1" != -- ]; do
+	cp "$1" "$root/usr/lib/mmlock/test/"
+	shift
+done
+[ $# -gt 0 ] && shift
+for t in "$@"; do cp "$t" "$root/usr/lib/mmlock/kselftest-mm/"; done
 # An unprivileged account for the permission tests.
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n' >"$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
