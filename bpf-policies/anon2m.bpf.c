@@ -28,6 +28,7 @@ MMLOCK_SCOPE_TUNABLES();
 u64 stat_anon_range;
 u64 stat_anon_stock;
 u64 stat_file_range;
+u64 stat_unknown_range;
 u64 stat_file_stock;
 u64 stat_other_stock;
 u64 stat_out_of_scope;
@@ -42,6 +43,15 @@ s32 BPF_PROG(anon2m_fault, struct mmlock_fault_req *req)
 	if (req->kind == MMLOCK_VMA_ANON && anon_ranges) {
 		mmlock_set_range(req, range_size);
 		__sync_fetch_and_add(&stat_anon_range, 1);
+		return MMLOCK_FAULT_RANGE;
+	}
+	/*
+	 * A writer kept the VMAs changing (a stalled vCPU): most faults are
+	 * anonymous; on a file VMA the kernel takes the stock path (counted).
+	 */
+	if (req->kind == MMLOCK_VMA_UNKNOWN && anon_ranges) {
+		mmlock_set_range(req, range_size ?: MMLOCK_PMD_SIZE);
+		__sync_fetch_and_add(&stat_unknown_range, 1);
 		return MMLOCK_FAULT_RANGE;
 	}
 	if ((req->kind == MMLOCK_VMA_FILE || req->kind == MMLOCK_VMA_SHMEM) &&

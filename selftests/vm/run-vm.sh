@@ -1,6 +1,8 @@
 #!/bin/bash
 # Boot the test VM (QEMU TCG, serial console, initramfs).
 #
+# The guest gets a 64 MB scratch disk (/dev/vda, zeros, discarded after).
+#
 # Environment: KERNEL, INITRD (required); CPUS, MEM, TIMEOUT (seconds),
 # LOGDIR; CMD (run non-interactively and exit with its status; otherwise an
 # interactive shell); ADD (host files copied into the guest's /root, the
@@ -38,15 +40,20 @@ if [ -n "$CMD" ] || [ -n "$ADD" ]; then
 	initrd=$tmp/initrd.cpio.gz
 fi
 
+truncate -s 64M "$tmp/scratch.img"
+
 cmdline="console=ttyS0,115200 rdinit=/init panic=-1 no5lvl nokaslr"
 cmdline+=" transparent_hugepage=madvise VM_CPUS=$CPUS $APPEND"
 qemu=(qemu-system-x86_64 -M q35 -accel tcg,thread=multi -cpu max
 	-smp "$CPUS" -m "$MEM" -no-reboot -kernel "$KERNEL" -initrd "$initrd"
-	-append "$cmdline")
+	-append "$cmdline"
+	-drive "file=$tmp/scratch.img,if=none,format=raw,id=scratch"
+	-device virtio-blk-pci,drive=scratch)
 
 if [ -z "$CMD" ]; then
 	echo "run-vm: interactive VM ($CPUS vCPUs, $MEM); Ctrl-A X quits QEMU"
-	exec "${qemu[@]}" -nographic
+	"${qemu[@]}" -nographic
+	exit
 fi
 
 mkdir -p "$LOGDIR"
