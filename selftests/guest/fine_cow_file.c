@@ -46,19 +46,14 @@
 #define _GNU_SOURCE		/* RUSAGE_THREAD, memfd_create, MAP_FIXED_NOREPLACE */
 #endif
 #include <fcntl.h>
-#include <pthread.h>
-#include <sched.h>
-#include <stdint.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 
-#include "mmlock_test.h"
-#include "util.h"
+#include "fine_util.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -66,18 +61,16 @@
 #define TMPFS_MAGIC_NR	0x01021994
 
 /*
- * The reservation, PROT_NONE but for V, the hole and the far slot:
+ * The reservation (fine_reserve()), PROT_NONE but for V, the hole and the
+ * far slot:
  *   [guard | V (VMA_LEN) | hole | gap | far slot | guard]
  * V is PMD aligned. The writer of the file tests maps into the hole (next
  * to V: it locks all of V) and into the far slot (its own 2 MB only).
  */
 #define VMA_LEN		(32UL << 20)
-#define GUARD_LEN	PMD_SZ
 #define HOLE_LEN	PMD_SZ
 #define GAP_LEN		(8UL << 20)
 #define FAR_LEN		PMD_SZ
-#define RESV_LEN	(PMD_SZ + GUARD_LEN + VMA_LEN + HOLE_LEN + GAP_LEN + \
-			 FAR_LEN + GUARD_LEN)
 #define WINDOW_OFF	(2UL << 20)	/* the faulter's window in V */
 #define WINDOW_LEN	(16UL << 20)
 #define ZERO_WINDOW_LEN	(8UL << 20)
@@ -87,50 +80,18 @@
 #define RUN_NS		1500000000ULL	/* the faulter's run, per policy */
 #define MIN_WRITER_OPS	30		/* under anon2m, while the faulter runs */
 #define WRITER_PAUSE_US	1000		/* between writer ops: see the top */
-/*
- * Tolerated under anon2m: 2 % of the faults and a handful. A fault gives
- * up on the range path after 2 ms in a writer's open VMA window, which
- * happens when the host deschedules the writer's vCPU there (seen at
- * 1.3 % on a loaded host); stock waits 3 % and more, and fails the
- * path_range check anyway.
- */
-#define FEW(faults)	((long long)(faults) / 50 + 16)
 #define FILL_SEED	0xc0ffeeULL	/* util.c's pattern in the COW tests' V */
 #define FILE_SEQ	0xf11eULL	/* the files' contents */
 
-enum {
-	C_PATH_RANGE, C_PATH_VMA, C_PATH_COARSE,
-	C_FB_VMA_LOCK, C_FB_VMA_RETRY,
-	C_WAIT_MMAP, C_WAIT_MMAP_NS, C_WAIT_RANGE, C_WAIT_RANGE_NS,
-	C_WRITER_RANGED, C_WRITER_FULL, C_WAIT_RANGE_WRITE,
-	C_FB_RANGE,			/* the fallback_range_* reasons */
-	C_FB_NO_ANON_VMA = C_FB_RANGE + 2,
-	C_FB_COW = C_FB_RANGE + 8,
-	NR_COUNTERS = C_FB_RANGE + 10,
-};
-
-static const char *const counters[NR_COUNTERS] = {
-	"path_range", "path_vma", "path_coarse",
-	"fallback_vma_lock", "fallback_vma_retry",
-	"wait_mmap_read", "wait_mmap_read_ns", "wait_range_read", "wait_range_read_ns",
-	"writer_ranged", "writer_full", "wait_range_write",
-	"fallback_range_no_vma", "fallback_range_ineligible",
-	"fallback_range_no_anon_vma", "fallback_range_access",
-	"fallback_range_busy", "fallback_range_signal", "fallback_range_swap",
-	"fallback_range_numa", "fallback_range_cow", "fallback_range_other",
-};
-
 enum kind { K_COW_CHILD, K_COW_PARENT, K_ZERO, K_FILE_SHARED, K_FILE_PRIVATE };
-
-struct run;
 
 /* One test: its address space layout, shared by its two runs. */
 struct ftest {
-	const char *name;
+	struct fine_test ft;
 	enum kind kind;
 	size_t win_len;
-	void (*fault)(struct run *r, uint64_t end);
-	char *resv, *v, *far;
+	struct fine_resv res;
+	char *v, *far;
 	int fd;
 	char where[64];		/* the file's kind, for the report */
 	/*
@@ -143,85 +104,33 @@ struct ftest {
 
 /* One run of a test under one policy. */
 struct run {
-	struct ftest *t;
-	const char *policy;
+	struct fine_run fr;
 	uint64_t seq;		/* the COW tests' value */
-	volatile int ready, go, faulting, stop;
-	volatile unsigned long ops;	/* writer ops in all */
-	unsigned long ops_during;	/* ... begun and ended while faulting */
-	unsigned long errors;		/* failed writer syscalls */
-	unsigned long touches, faults, bad, parent_bad;
+	unsigned long parent_bad;
 	/* zero_cow, file_private: the write (COW) phases alone */
 	unsigned long cow_touches, cow_faults;
 	long long cow_range;		/* path_range during them */
-	double secs;
 	int vmas_end, far_vmas_end;
-	bool attached;			/* the policy was still attached */
-	long long d[NR_COUNTERS];
-	char err[160];			/* setup or child failure */
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-/* All counters from one read of the stats file (-1 if absent). */
-static void snap(long long *c)
-{
-	char line[128], name[64];
-	long long v;
-	FILE *f = fopen("/sys/kernel/mmlock/stats", "r");
-
-	for (int i = 0; i < NR_COUNTERS; i++)
-		c[i] = -1;
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%63s %lld", name, &v) != 2)
-			continue;
-		for (int i = 0; i < NR_COUNTERS; i++)
-			if (!strcmp(name, counters[i]))
-				c[i] = v;
-	}
-	fclose(f);
-}
-
-static int count_vmas(char *lo, char *hi)
-{
-	unsigned long s, e;
-	char *line = NULL;
-	size_t len = 0;
-	int n = 0;
-	FILE *f = fopen("/proc/self/maps", "r");
-
-	if (!f)
-		return -1;
-	while (getline(&line, &len, f) > 0)
-		n += sscanf(line, "%lx-%lx", &s, &e) == 2 &&
-		     s < (uintptr_t)hi && e > (uintptr_t)lo;
-	free(line);
-	fclose(f);
-	return n;
-}
-
-static uint64_t pattern(uint64_t seq, size_t page)
-{
-	return ((seq << 32) | page) * 0x9e3779b97f4a7c15ULL | 1;
-}
+#define FT(fr)	((struct ftest *)(fr)->t)
+#define RUN(fr)	((struct run *)(fr))
 
 /* The files' contents: word 0 and (inverted) the last word of each page. */
 static uint64_t file_word(size_t page)
 {
-	return pattern(FILE_SEQ, page);
+	return fine_pattern(FILE_SEQ, page);
 }
 
 static uint64_t *word(char *base, size_t page)
 {
 	return (uint64_t *)(base + page * PAGE_SZ);
+}
+
+/* Read word 0 of a page, faulting it in if it is not there. */
+static uint64_t peek(char *base, size_t page)
+{
+	return *(volatile uint64_t *)word(base, page);
 }
 
 static size_t win_pages(const struct ftest *t)
@@ -232,6 +141,21 @@ static size_t win_pages(const struct ftest *t)
 static char *window(const struct ftest *t)
 {
 	return t->v + WINDOW_OFF;
+}
+
+static bool is_file(const struct ftest *t)
+{
+	return t->kind == K_FILE_SHARED || t->kind == K_FILE_PRIVATE;
+}
+
+static bool is_cow(const struct ftest *t)
+{
+	return t->kind == K_COW_CHILD || t->kind == K_COW_PARENT;
+}
+
+static bool has_phases(const struct ftest *t)
+{
+	return t->kind == K_ZERO || t->kind == K_FILE_PRIVATE;
 }
 
 /* ---- the faulter's work, until end ------------------------------------ */
@@ -259,17 +183,17 @@ static void phase_end(struct phase *p, struct run *r, unsigned long touches)
 }
 
 /* One pass: word 1 of every window page, each a COW fault. */
-static void cow_fault(struct run *r, uint64_t end)
+static void cow_fault(struct fine_run *fr, uint64_t end)
 {
-	char *win = window(r->t);
+	char *win = window(FT(fr));
 	size_t n;
 
-	for (n = 0; n < win_pages(r->t); n++) {
-		if (n % 64 == 0 && now_ns() >= end)
+	for (n = 0; n < win_pages(FT(fr)); n++) {
+		if (n % 64 == 0 && fine_now_ns() >= end)
 			break;
-		word(win, n)[1] = pattern(r->seq, n);
+		word(win, n)[1] = fine_pattern(RUN(fr)->seq, n);
 	}
-	r->touches = n;
+	fr->touches = n;
 }
 
 /*
@@ -277,9 +201,9 @@ static void cow_fault(struct run *r, uint64_t end)
  * chunk after chunk, so that reads and writes get their share of the
  * run whatever the fault rate. Then check, drop, again.
  */
-static void zero_fault(struct run *r, uint64_t end)
+static void zero_fault(struct fine_run *fr, uint64_t end)
 {
-	struct ftest *t = r->t;
+	struct ftest *t = FT(fr);
 	char *win = window(t);
 	size_t np = win_pages(t);
 
@@ -292,34 +216,37 @@ static void zero_fault(struct run *r, uint64_t end)
 			struct phase ph;
 
 			for (; nr < lim; nr++) {
-				if (nr % 64 == 0 && now_ns() >= end)
+				if (nr % 64 == 0 && fine_now_ns() >= end)
 					break;
-				r->bad += *(volatile uint64_t *)word(win, nr) != 0;
+				fr->bad += peek(win, nr) != 0;
 			}
 			if (nr < lim)
 				break;
 			phase_begin(&ph);
 			for (; nw < lim; nw++) {
-				if (nw % 64 == 0 && now_ns() >= end)
+				if (nw % 64 == 0 && fine_now_ns() >= end)
 					break;
-				word(win, nw)[0] = pattern(seq, nw);
+				word(win, nw)[0] = fine_pattern(seq, nw);
 			}
-			phase_end(&ph, r, nw - (lim - CHUNK_PAGES));
+			phase_end(&ph, RUN(fr), nw - (lim - CHUNK_PAGES));
 		}
-		r->touches += nr;
-		for (size_t i = 0; i < nr; i++)
-			r->bad += word(win, i)[0] != (i < nw ? pattern(seq, i) : 0) ||
-				  word(win, i)[PAGE_SZ / 8 - 1] != 0;
-		r->bad += madvise(win, t->win_len, MADV_DONTNEED) != 0;
+		fr->touches += nr;
+		for (size_t i = 0; i < nr; i++) {
+			uint64_t want = i < nw ? fine_pattern(seq, i) : 0;
+
+			fr->bad += word(win, i)[0] != want ||
+				   word(win, i)[PAGE_SZ / 8 - 1] != 0;
+		}
+		fr->bad += madvise(win, t->win_len, MADV_DONTNEED) != 0;
 		if (nw < np)
 			break;
 	}
 }
 
 /* Write word 0 of every page of the shared file, check, drop, again. */
-static void shared_fault(struct run *r, uint64_t end)
+static void shared_fault(struct fine_run *fr, uint64_t end)
 {
-	struct ftest *t = r->t;
+	struct ftest *t = FT(fr);
 	char *win = window(t);
 	size_t np = win_pages(t), first = WINDOW_OFF / PAGE_SZ;
 
@@ -328,15 +255,16 @@ static void shared_fault(struct run *r, uint64_t end)
 		size_t n;
 
 		for (n = 0; n < np; n++) {
-			if (n % 64 == 0 && now_ns() >= end)
+			if (n % 64 == 0 && fine_now_ns() >= end)
 				break;
-			word(win, n)[0] = t->expect[n] = pattern(seq, n);
+			word(win, n)[0] = t->expect[n] = fine_pattern(seq, n);
 		}
-		r->touches += n;
+		fr->touches += n;
 		for (size_t i = 0; i < n; i++)
-			r->bad += word(win, i)[0] != pattern(seq, i) ||
-				  word(win, i)[PAGE_SZ / 8 - 1] != ~file_word(first + i);
-		r->bad += madvise(win, t->win_len, MADV_DONTNEED) != 0;
+			fr->bad += word(win, i)[0] != fine_pattern(seq, i) ||
+				   word(win, i)[PAGE_SZ / 8 - 1] !=
+					   ~file_word(first + i);
+		fr->bad += madvise(win, t->win_len, MADV_DONTNEED) != 0;
 		if (n < np)
 			break;
 	}
@@ -347,9 +275,9 @@ static void shared_fault(struct run *r, uint64_t end)
  * faults, around), then write every other one (COW of a page-cache page);
  * chunk after chunk. Then check, drop the copies, again.
  */
-static void private_fault(struct run *r, uint64_t end)
+static void private_fault(struct fine_run *fr, uint64_t end)
 {
-	struct ftest *t = r->t;
+	struct ftest *t = FT(fr);
 	char *win = window(t);
 	size_t np = win_pages(t), first = WINDOW_OFF / PAGE_SZ;
 
@@ -362,139 +290,56 @@ static void private_fault(struct run *r, uint64_t end)
 			struct phase ph;
 
 			for (; nr < lim; nr++) {
-				if (nr % 64 == 0 && now_ns() >= end)
+				if (nr % 64 == 0 && fine_now_ns() >= end)
 					break;
-				r->bad += *(volatile uint64_t *)word(win, nr) !=
-					  file_word(first + nr);
+				fr->bad += peek(win, nr) !=
+					   file_word(first + nr);
 			}
 			if (nr < lim)
 				break;
 			phase_begin(&ph);
 			for (; nw < lim; nw += 2) {
-				if (nw % 64 == 0 && now_ns() >= end)
+				if (nw % 64 == 0 && fine_now_ns() >= end)
 					break;
-				word(win, nw)[0] = pattern(seq, nw);
+				word(win, nw)[0] = fine_pattern(seq, nw);
 			}
-			phase_end(&ph, r, (nw - (lim - CHUNK_PAGES)) / 2);
+			phase_end(&ph, RUN(fr), (nw - (lim - CHUNK_PAGES)) / 2);
 		}
-		r->touches += nr;
+		fr->touches += nr;
 		for (size_t i = 0; i < nr; i++) {
-			uint64_t want = i % 2 == 0 && i < nw ? pattern(seq, i) :
-				       file_word(first + i);
+			uint64_t want = i % 2 == 0 && i < nw ?
+						fine_pattern(seq, i) :
+						file_word(first + i);
 
-			r->bad += word(win, i)[0] != want ||
-				  word(win, i)[PAGE_SZ / 8 - 1] != ~file_word(first + i);
+			fr->bad += word(win, i)[0] != want ||
+				   word(win, i)[PAGE_SZ / 8 - 1] !=
+					   ~file_word(first + i);
 		}
-		r->bad += madvise(win, t->win_len, MADV_DONTNEED) != 0;
+		fr->bad += madvise(win, t->win_len, MADV_DONTNEED) != 0;
 		if (nw < np)
 			break;
 	}
 }
 
-/* ---- the two threads ---------------------------------------------------- */
-
-static void *faulter_fn(void *arg)
-{
-	struct run *r = arg;
-	struct rusage ru0, ru1;
-	uint64_t t0;
-
-	/* The phases read counters: let this thread's malloc arena be made. */
-	(void)mmlock_stat("path_range");
-	__atomic_add_fetch(&r->ready, 1, __ATOMIC_SEQ_CST);
-	while (!r->ops)		/* start with the writer at work */
-		sched_yield();
-	getrusage(RUSAGE_THREAD, &ru0);
-	r->faulting = 1;
-	t0 = now_ns();
-	r->t->fault(r, t0 + RUN_NS);
-	r->faulting = 0;
-	r->secs = (now_ns() - t0) / 1e9;
-	getrusage(RUSAGE_THREAD, &ru1);
-	r->faults = ru1.ru_minflt - ru0.ru_minflt;
-	return NULL;
-}
-
-static int map_small(char *p)
-{
-	return mmap(p, SMALL_LEN, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) != p;
-}
+/* ---- the writer ---------------------------------------------------------- */
 
 /*
  * Step n of the writer; steps 2k and 2k+1 make one op, which leaves the
  * address space as it found it. Returns the number of failed syscalls.
  */
-static int writer_step(struct ftest *t, unsigned long n)
+static int writer_step(struct fine_run *fr, unsigned long n)
 {
+	struct ftest *t = FT(fr);
 	char *p;
 
-	if (t->kind != K_FILE_SHARED && t->kind != K_FILE_PRIVATE)
+	if (!is_file(t))
 		return mprotect(t->v + WRITER_OFF, PAGE_SZ,
-				n % 2 ? PROT_READ | PROT_WRITE : PROT_READ) != 0;
+				PROT_READ | (n % 2 ? PROT_WRITE : 0)) != 0;
 	/* Ops alternate: next to V's end, then in the far slot. */
 	p = n % 4 < 2 ? t->v + VMA_LEN : t->far;
 	if (n % 2 == 0)
-		return map_small(p);
+		return fine_map_anon(p, SMALL_LEN, MAP_FIXED_NOREPLACE);
 	return munmap(p, SMALL_LEN) != 0;
-}
-
-static void *writer_fn(void *arg)
-{
-	struct run *r = arg;
-	unsigned long n = 0;
-
-	__atomic_add_fetch(&r->ready, 1, __ATOMIC_SEQ_CST);
-	while (!r->go)
-		sched_yield();
-	while (!r->stop) {
-		int during = r->faulting;
-
-		r->errors += writer_step(r->t, n) + writer_step(r->t, n + 1);
-		n += 2;
-		r->ops++;
-		r->ops_during += during && r->faulting;
-		usleep(WRITER_PAUSE_US);
-	}
-	return NULL;
-}
-
-/* Run the two threads in this process and take the counters' deltas. */
-static int measure(struct run *r)
-{
-	long long c0[NR_COUNTERS];
-	pthread_t writer, faulter;
-	struct ftest *t = r->t;
-	int err;
-
-	err = pthread_create(&writer, NULL, writer_fn, r);
-	if (err) {
-		snprintf(r->err, sizeof(r->err), "pthread_create: %s", strerror(err));
-		return -1;
-	}
-	err = pthread_create(&faulter, NULL, faulter_fn, r);
-	if (err) {
-		snprintf(r->err, sizeof(r->err), "pthread_create: %s", strerror(err));
-		r->stop = r->go = 1;
-		pthread_join(writer, NULL);
-		return -1;
-	}
-	while (r->ready < 2)
-		sched_yield();
-	/* The first may fault in (after a fork: COW) what reading them needs. */
-	snap(c0);
-	snap(c0);
-	r->go = 1;
-	pthread_join(faulter, NULL);
-	r->stop = 1;
-	pthread_join(writer, NULL);
-	snap(r->d);
-	for (int i = 0; i < NR_COUNTERS; i++)
-		r->d[i] -= c0[i];
-	r->vmas_end = count_vmas(t->v, t->v + VMA_LEN + HOLE_LEN);
-	r->far_vmas_end = count_vmas(t->far, t->far + FAR_LEN);
-	r->attached = mmlock_enabled(r->policy);
-	return 0;
 }
 
 /* ---- contents ----------------------------------------------------------- */
@@ -511,7 +356,9 @@ static unsigned long bad_cow(const struct ftest *t, size_t n, uint64_t seq)
 
 	for (size_t i = 0; i < VMA_LEN / PAGE_SZ; i++) {
 		size_t j = i - first;	/* wraps below the window */
-		uint64_t want = j >= np ? 0 : j < n ? pattern(seq, j) : t->expect[j];
+		uint64_t want = j >= np ? 0 :
+				j < n	? fine_pattern(seq, j) :
+					  t->expect[j];
 
 		bad += word(t->v, i)[1] != want;
 	}
@@ -553,6 +400,18 @@ static unsigned long bad_file(const struct ftest *t)
 
 /* ---- the runs ----------------------------------------------------------- */
 
+/* The two threads in this process, then V's VMAs. */
+static int measure(struct run *r)
+{
+	struct ftest *t = FT(&r->fr);
+
+	if (fine_measure(&r->fr))
+		return -1;
+	r->vmas_end = fine_count_vmas(t->v, t->v + VMA_LEN + HOLE_LEN);
+	r->far_vmas_end = fine_count_vmas(t->far, t->far + FAR_LEN);
+	return 0;
+}
+
 static ssize_t read_full(int fd, void *buf, size_t len)
 {
 	size_t n = 0;
@@ -569,16 +428,15 @@ static ssize_t read_full(int fd, void *buf, size_t len)
 	return n;
 }
 
-static void child_status(struct run *r, const char *who, int status)
+static int child_status(struct run *r, const char *who, int status)
 {
 	if (WIFEXITED(status))
-		snprintf(r->err, sizeof(r->err), "%s exited with %d", who,
-			 WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(r->err, sizeof(r->err), "%s killed by signal %d", who,
-			 WTERMSIG(status));
-	else
-		snprintf(r->err, sizeof(r->err), "%s: wait status %#x", who, status);
+		return fine_fail(&r->fr, "%s exited with %d", who,
+				 WEXITSTATUS(status));
+	if (WIFSIGNALED(status))
+		return fine_fail(&r->fr, "%s killed by signal %d", who,
+				 WTERMSIG(status));
+	return fine_fail(&r->fr, "%s: wait status %#x", who, status);
 }
 
 /*
@@ -587,22 +445,19 @@ static void child_status(struct run *r, const char *who, int status)
  */
 static int run_cow_child(struct run *r)
 {
-	struct ftest *t = r->t;
+	struct ftest *t = FT(&r->fr);
 	int fds[2], status;
 	ssize_t n;
 	pid_t pid;
 
-	if (pipe(fds)) {
-		snprintf(r->err, sizeof(r->err), "pipe: %s", strerror(errno));
-		return -1;
-	}
+	if (pipe(fds))
+		return fine_fail(&r->fr, "pipe: %s", strerror(errno));
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0) {
-		snprintf(r->err, sizeof(r->err), "fork: %s", strerror(errno));
 		close(fds[0]);
 		close(fds[1]);
-		return -1;
+		return fine_fail(&r->fr, "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
 		/* Fresh memory, not shared with the parent. */
@@ -611,11 +466,11 @@ static int run_cow_child(struct run *r)
 		close(fds[0]);
 		if (!cr)
 			_exit(3);
-		cr->t = t;
-		cr->policy = r->policy;
+		cr->fr.t = r->fr.t;
+		cr->fr.policy = r->fr.policy;
 		cr->seq = r->seq;
 		if (!measure(cr))
-			cr->bad += bad_cow(t, cr->touches, cr->seq);
+			cr->fr.bad += bad_cow(t, cr->fr.touches, cr->seq);
 		n = write(fds[1], cr, sizeof(*cr));
 		_exit(n == (ssize_t)sizeof(*cr) ? 0 : 4);
 	}
@@ -625,12 +480,11 @@ static int run_cow_child(struct run *r)
 	if (waitpid(pid, &status, 0) != pid)
 		status = -1;
 	if (n != (ssize_t)sizeof(*r) || status) {
-		if (n == (ssize_t)sizeof(*r) && r->err[0])
+		if (n == (ssize_t)sizeof(*r) && r->fr.err[0])
 			return -1;
-		child_status(r, "the child", status);
-		return -1;
+		return child_status(r, "the child", status);
 	}
-	if (r->err[0])
+	if (r->fr.err[0])
 		return -1;
 	r->parent_bad = bad_cow(t, 0, 0);
 	return 0;
@@ -642,30 +496,26 @@ static int run_cow_child(struct run *r)
  */
 static int run_cow_parent(struct run *r)
 {
-	struct ftest *t = r->t;
+	struct ftest *t = FT(&r->fr);
 	int p2c[2], c2p[2], status, err;
 	pid_t pid;
 	char c;
 
-	if (pipe(p2c)) {
-		snprintf(r->err, sizeof(r->err), "pipe: %s", strerror(errno));
-		return -1;
-	}
+	if (pipe(p2c))
+		return fine_fail(&r->fr, "pipe: %s", strerror(errno));
 	if (pipe(c2p)) {
-		snprintf(r->err, sizeof(r->err), "pipe: %s", strerror(errno));
 		close(p2c[0]);
 		close(p2c[1]);
-		return -1;
+		return fine_fail(&r->fr, "pipe: %s", strerror(errno));
 	}
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0) {
-		snprintf(r->err, sizeof(r->err), "fork: %s", strerror(errno));
 		close(p2c[0]);
 		close(p2c[1]);
 		close(c2p[0]);
 		close(c2p[1]);
-		return -1;
+		return fine_fail(&r->fr, "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
 		close(p2c[1]);
@@ -687,8 +537,7 @@ static int run_cow_parent(struct run *r)
 		close(p2c[1]);
 		close(c2p[0]);
 		waitpid(pid, &status, 0);
-		child_status(r, "the child", status);
-		return -1;
+		return child_status(r, "the child", status);
 	}
 	close(c2p[0]);
 	err = measure(r);
@@ -697,20 +546,21 @@ static int run_cow_parent(struct run *r)
 		status = -1;
 	if (err)
 		return err;
-	if (status) {
-		child_status(r, "the child (checking its copy of V)", status);
-		return -1;
-	}
-	r->bad += bad_cow(t, r->touches, r->seq);
-	for (size_t j = 0; j < r->touches; j++)
-		t->expect[j] = pattern(r->seq, j);
+	if (status)
+		return child_status(r, "the child (checking its copy of V)",
+				    status);
+	r->fr.bad += bad_cow(t, r->fr.touches, r->seq);
+	for (size_t j = 0; j < r->fr.touches; j++)
+		t->expect[j] = fine_pattern(r->seq, j);
 	return 0;
 }
 
-static int run_policy(struct run *r)
+static int ftest_run(struct fine_run *fr)
 {
-	struct ftest *t = r->t;
+	struct ftest *t = FT(fr);
+	struct run *r = RUN(fr);
 
+	r->seq = ++t->seq;
 	switch (t->kind) {
 	case K_COW_CHILD:
 		return run_cow_child(r);
@@ -719,176 +569,81 @@ static int run_policy(struct run *r)
 	default:
 		if (measure(r))
 			return -1;
-		if (t->kind == K_FILE_SHARED || t->kind == K_FILE_PRIVATE)
-			r->bad += bad_file(t);
+		if (is_file(t))
+			fr->bad += bad_file(t);
 		return 0;
 	}
 }
 
-static bool is_file(const struct ftest *t)
+static void ftest_report(const struct fine_run *fr)
 {
-	return t->kind == K_FILE_SHARED || t->kind == K_FILE_PRIVATE;
-}
+	const struct run *r = (const struct run *)fr;
 
-static bool is_cow(const struct ftest *t)
-{
-	return t->kind == K_COW_CHILD || t->kind == K_COW_PARENT;
-}
-
-static bool has_phases(const struct ftest *t)
-{
-	return t->kind == K_ZERO || t->kind == K_FILE_PRIVATE;
-}
-
-static void report(const struct run *r)
-{
-	const struct ftest *t = r->t;
-	char line[128];
-	int len = 0;
-
-	printf("#   %s/%s: %lu faults (%lu pages) in %.2f s = %.0f/s; writer %lu ops while they ran = %.0f/s (%lu in all)\n",
-	       t->name, r->policy, r->faults, r->touches, r->secs,
-	       r->secs > 0 ? r->faults / r->secs : 0, r->ops_during,
-	       r->secs > 0 ? r->ops_during / r->secs : 0, r->ops);
-	if (has_phases(t))
+	if (has_phases(FT(fr)))
 		printf("#     write phases: %lu faults (%lu pages), %lld on the range path\n",
 		       r->cow_faults, r->cow_touches, r->cow_range);
-	for (int i = 0; i < NR_COUNTERS; i++) {
-		if (i >= C_FB_RANGE && !r->d[i])
-			continue;
-		if (len > 70) {
-			printf("#     %s\n", line);
-			len = 0;
-		}
-		len += snprintf(line + len, sizeof(line) - len, "%s%s %+lld",
-				len ? ", " : "", counters[i], r->d[i]);
-	}
-	if (len)
-		printf("#     %s\n", line);
 }
 
 /* What must hold under either policy. */
-static enum mmlock_test_status check_run(const struct run *r)
+static enum mmlock_test_status check_run(struct fine_run *fr)
 {
-	const struct ftest *t = r->t;
-	const char *name = t->name, *pol = r->policy;
+	const struct ftest *t = FT(fr);
+	const struct run *r = RUN(fr);
+	const char *name = t->ft.name, *pol = fr->policy;
 	/* file_private's reads fault around: only its writes fault per page. */
-	unsigned long want = t->kind == K_FILE_PRIVATE ? r->cow_touches :
-			     r->touches + r->cow_touches;
+	unsigned long want = t->kind == K_FILE_PRIVATE ?
+				     r->cow_touches :
+				     fr->touches + r->cow_touches;
 
-	CHECK(!r->errors, "%s/%s: %lu writer syscalls failed", name, pol, r->errors);
-	CHECK(!r->bad, "%s/%s: %lu pages or words with wrong contents%s", name, pol, r->bad,
-	      is_cow(t) ? (t->kind == K_COW_CHILD ? " in the child" : " in the parent") :
-	      is_file(t) ? " (in the mapping or the file)" : "");
-	CHECK(!r->parent_bad, "%s/%s: %lu pages or words of the parent changed by the child's writes",
+	FINE_CHECK(fine_check_run(fr, want,
+				  t->kind == K_COW_CHILD  ? " in the child" :
+				  t->kind == K_COW_PARENT ? " in the parent" :
+				  is_file(t) ? " (in the mapping or the file)" :
+					       ""));
+	CHECK(!r->parent_bad,
+	      "%s/%s: %lu pages or words of the parent changed by the child's writes",
 	      name, pol, r->parent_bad);
 	CHECK(r->vmas_end == 1 && r->far_vmas_end == 0,
 	      "%s/%s: V and its hole in %d VMAs, the far slot in %d after the run, want 1, 0",
 	      name, pol, r->vmas_end, r->far_vmas_end);
-	CHECK(r->touches > 0 && (!has_phases(t) || r->cow_touches > 0),
+	CHECK(!has_phases(t) || r->cow_touches > 0,
 	      "%s/%s: the faulter did not get to work (%lu pages, %lu written)",
-	      name, pol, r->touches, r->cow_touches);
-	CHECK(r->faults >= want * 9 / 10,
-	      "%s/%s: %lu faults for %lu pages: writes did not fault (THP?) or were not accounted",
-	      name, pol, r->faults, want);
+	      name, pol, fr->touches, r->cow_touches);
 	CHECK(!has_phases(t) || r->cow_faults >= r->cow_touches * 9 / 10,
 	      "%s/%s: %lu faults for %lu copy-on-write pages: the writes did not fault",
 	      name, pol, r->cow_faults, r->cow_touches);
-	CHECK(r->ops_during > 0, "%s/%s: the writer did nothing while the faulter ran",
-	      name, pol);
-	CHECK(r->attached, "%s: %s is no longer attached: %s", name, pol,
-	      mmlock_enabled(NULL) ? "swapped" : "ejected or detached");
 	return MMLOCK_TEST_PASS;
 }
 
-static enum mmlock_test_status check_range(const struct run *r)
+static enum mmlock_test_status ftest_check(struct fine_run *range,
+					   struct fine_run *stock)
 {
-	const struct ftest *t = r->t;
-	const long long *d = r->d;
-	const char *name = t->name;
+	const struct ftest *t = FT(range);
+	const struct run *r = RUN(range);
+	const long long *d = range->d;
+	const char *name = t->ft.name;
 
-	CHECK(d[C_PATH_RANGE] >= (long long)r->faults * 9 / 10,
-	      "%s/anon2m: only %lld of %lu faults completed on the range path",
-	      name, d[C_PATH_RANGE], r->faults);
-	CHECK(!has_phases(t) || r->cow_range >= (long long)r->cow_faults * 9 / 10,
-	      "%s/anon2m: only %lld of %lu copy-on-write faults completed on the range path",
-	      name, r->cow_range, r->cow_faults);
-	CHECK(d[C_FB_COW] <= FEW(r->faults),
-	      "%s/anon2m: %lld faults fell back for copy-on-write (at most %lld)",
-	      name, d[C_FB_COW], FEW(r->faults));
-	/* Only the VMA's first COW, which gives it its anon_vma. */
-	CHECK(d[C_FB_NO_ANON_VMA] <= 8,
-	      "%s/anon2m: %lld faults fell back for want of an anon_vma (at most 8)",
-	      name, d[C_FB_NO_ANON_VMA]);
-	CHECK(d[C_WAIT_MMAP] <= FEW(r->faults),
-	      "%s/anon2m: %lld faults waited for mmap_read_lock (at most %lld)",
-	      name, d[C_WAIT_MMAP], FEW(r->faults));
+	FINE_CHECK(check_run(range));
+	FINE_CHECK(check_run(stock));
 	/*
 	 * A file fault holds its whole VMA, and the writer's mmap next to it
 	 * may merge into it, so it locks all of it too: those two wait for
 	 * each other by design. Anonymous faults hold 2 MB, 12 MB away from
 	 * mprotect's.
 	 */
-	CHECK(is_file(t) || d[C_WAIT_RANGE] <= FEW(r->faults),
-	      "%s/anon2m: %lld faults waited for their range (at most %lld)",
-	      name, d[C_WAIT_RANGE], FEW(r->faults));
-	CHECK(r->ops_during >= MIN_WRITER_OPS,
-	      "%s/anon2m: the writer did %lu ops while the faulter ran (at least %d)",
-	      name, r->ops_during, MIN_WRITER_OPS);
-	return MMLOCK_TEST_PASS;
-}
-
-static enum mmlock_test_status check_stock(const struct run *r)
-{
-	CHECK(r->d[C_PATH_RANGE] == 0, "%s/stock: %lld faults took the range path",
-	      r->t->name, r->d[C_PATH_RANGE]);
-	return MMLOCK_TEST_PASS;
-}
-
-static char out[4096];
-
-static enum mmlock_test_status ftest_run(void *ctx)
-{
-	static const char *const policies[2] = { "anon2m", "stock" };
-	static const char *const cmds[2] = { "mmlock load anon2m 2>&1",
-					     "mmlock swap stock 2>&1" };
-	struct ftest *t = ctx;
-	struct run *runs[2] = { NULL, NULL };
-	enum mmlock_test_status st = MMLOCK_TEST_PASS;
-
-	if (is_file(t))
-		printf("#   V is a %s\n", t->where);
-	for (int k = 0; k < 2 && st == MMLOCK_TEST_PASS; k++) {
-		struct run *r = runs[k] = map_anon(sizeof(*r));
-
-		if (!r)
-			FAIL("%s: out of memory", t->name);
-		r->t = t;
-		r->policy = policies[k];
-		r->seq = ++t->seq;
-		if (run_cmd_output(out, sizeof(out), "%s", cmds[k]) != 0) {
-			printf("#   %s: %s", cmds[k], out);
-			st = MMLOCK_TEST_FAIL;
-		} else if (run_policy(r)) {
-			printf("#   %s/%s: %s\n", t->name, r->policy, r->err);
-			st = MMLOCK_TEST_FAIL;
-		}
-	}
-	if (st == MMLOCK_TEST_PASS) {
-		report(runs[0]);
-		report(runs[1]);
-		st = check_run(runs[0]);
-	}
-	if (st == MMLOCK_TEST_PASS)
-		st = check_run(runs[1]);
-	if (st == MMLOCK_TEST_PASS)
-		st = check_range(runs[0]);
-	if (st == MMLOCK_TEST_PASS)
-		st = check_stock(runs[1]);
-	for (int k = 0; k < 2; k++)
-		if (runs[k])
-			munmap(runs[k], sizeof(*runs[k]));
-	return st;
+	FINE_CHECK(fine_check_range(range, MIN_WRITER_OPS, !is_file(t)));
+	CHECK(!has_phases(t) ||
+		      r->cow_range >= (long long)r->cow_faults * 9 / 10,
+	      "%s/anon2m: only %lld of %lu copy-on-write faults completed on the range path",
+	      name, r->cow_range, r->cow_faults);
+	CHECK(d[FC_FB_COW] <= FINE_FEW(range->faults),
+	      "%s/anon2m: %lld faults fell back for copy-on-write (at most %lld)",
+	      name, d[FC_FB_COW], FINE_FEW(range->faults));
+	/* Only the VMA's first COW, which gives it its anon_vma. */
+	CHECK(d[FC_FB_NO_ANON_VMA] <= 8,
+	      "%s/anon2m: %lld faults fell back for want of an anon_vma (at most 8)",
+	      name, d[FC_FB_NO_ANON_VMA]);
+	return fine_check_stock(stock);
 }
 
 /* ---- setup -------------------------------------------------------------- */
@@ -904,12 +659,14 @@ static int open_shmem_file(struct ftest *t)
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		if (statfs(dirs[i], &sfs) || sfs.f_type != TMPFS_MAGIC_NR)
 			continue;
-		snprintf(path, sizeof(path), "%s/fine_cow_file.XXXXXX", dirs[i]);
+		snprintf(path, sizeof(path), "%s/fine_cow_file.XXXXXX",
+			 dirs[i]);
 		fd = mkstemp(path);
 		if (fd < 0)
 			continue;
 		unlink(path);
-		snprintf(t->where, sizeof(t->where), "tmpfs file in %s", dirs[i]);
+		snprintf(t->where, sizeof(t->where), "tmpfs file in %s",
+			 dirs[i]);
 		return fd;
 	}
 	snprintf(t->where, sizeof(t->where), "memfd");
@@ -938,39 +695,38 @@ static int fill_file(int fd)
 	return err ? -1 : 0;
 }
 
-static void ftest_teardown(struct ftest *t)
+static void ftest_teardown(struct fine_test *ft)
 {
-	if (t->resv)
-		munmap(t->resv, RESV_LEN);
+	struct ftest *t = (struct ftest *)ft;
+
+	fine_unreserve(&t->res);
 	if (t->fd >= 0)
 		close(t->fd);
 	free(t->expect);
-	t->resv = t->v = t->far = NULL;
+	t->v = t->far = NULL;
 	t->expect = NULL;
 	t->fd = -1;
 }
 
 /* The reservation, V in it (anonymous or the file), its contents. */
-static int ftest_build(struct ftest *t)
+static int ftest_build(struct fine_test *ft)
 {
+	struct ftest *t = (struct ftest *)ft;
 	int prot = PROT_READ | PROT_WRITE;
 
 	t->fd = -1;
 	t->expect = calloc(win_pages(t), sizeof(*t->expect));
 	if (!t->expect)
 		return -1;
-	t->resv = mmap(NULL, RESV_LEN, PROT_NONE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (t->resv == MAP_FAILED) {
-		t->resv = NULL;
+	t->v = fine_reserve(&t->res, VMA_LEN + HOLE_LEN + GAP_LEN + FAR_LEN);
+	if (!t->v)
 		return -1;
-	}
-	t->v = (char *)(((uintptr_t)t->resv + GUARD_LEN + PMD_SZ - 1) & ~(PMD_SZ - 1));
 	t->far = t->v + VMA_LEN + HOLE_LEN + GAP_LEN;
 	if (is_file(t)) {
 		t->fd = open_shmem_file(t);
 		if (t->fd < 0 || ftruncate(t->fd, VMA_LEN))
 			return -1;
+		printf("#   V is a %s\n", t->where);
 		/*
 		 * Both runs fault pages that are in the page cache; the
 		 * first would otherwise also allocate them.
@@ -980,11 +736,11 @@ static int ftest_build(struct ftest *t)
 		for (size_t j = 0; j < win_pages(t); j++)
 			t->expect[j] = file_word(WINDOW_OFF / PAGE_SZ + j);
 		if (mmap(t->v, VMA_LEN, prot,
-			 (t->kind == K_FILE_SHARED ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED,
+			 (t->kind == K_FILE_SHARED ? MAP_SHARED : MAP_PRIVATE) |
+				 MAP_FIXED,
 			 t->fd, 0) != t->v)
 			return -1;
-	} else if (mmap(t->v, VMA_LEN, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
-			-1, 0) != t->v) {
+	} else if (fine_map_anon(t->v, VMA_LEN, MAP_FIXED)) {
 		return -1;
 	}
 	if (munmap(t->v + VMA_LEN, HOLE_LEN) || munmap(t->far, FAR_LEN))
@@ -1002,53 +758,26 @@ static int ftest_build(struct ftest *t)
 	return 0;
 }
 
-static enum mmlock_test_status ftest_setup(void **ctx)
-{
-	struct ftest *t = *ctx;
-
-	if (!mmlock_kernel_supported())
-		FAIL("kernel without mmlock_ext: these tests need its fine fault path");
-	for (int i = 0; i < NR_COUNTERS; i++)
-		if (mmlock_stat(counters[i]) < 0)
-			FAIL("kernel without the counter %s", counters[i]);
-	if (mmlock_enabled(NULL))
-		FAIL("a policy is already attached");
-	if (ftest_build(t)) {
-		int e = errno;
-
-		ftest_teardown(t);
-		FAIL("%s: setting up V failed: %s", t->name, strerror(e));
-	}
-	return MMLOCK_TEST_PASS;
-}
-
-static void ftest_cleanup(void *ctx)
-{
-	run_cmd("mmlock unload >/dev/null 2>&1");
-	ftest_teardown(ctx);
-}
-
 #define FTEST(__name, __kind, __win, __fault, __desc)			\
 	static struct ftest __name##_ft = {				\
-		.name = #__name,					\
+		.ft = {							\
+			.name = #__name,				\
+			.run_ns = RUN_NS,				\
+			.fault = __fault,				\
+			.step = writer_step,				\
+			.pause_us = WRITER_PAUSE_US,			\
+			.check = ftest_check,				\
+			.setup = ftest_build,				\
+			.cleanup = ftest_teardown,			\
+			.run = ftest_run,				\
+			.report = ftest_report,				\
+			.run_size = sizeof(struct run),			\
+		},							\
 		.kind = __kind,						\
 		.win_len = __win,					\
-		.fault = __fault,					\
 		.fd = -1,						\
 	};								\
-	static enum mmlock_test_status __name##_setup(void **ctx)	\
-	{								\
-		*ctx = &__name##_ft;					\
-		return ftest_setup(ctx);				\
-	}								\
-	static struct mmlock_test __name = {				\
-		.name = "fine_" #__name,				\
-		.description = __desc,					\
-		.setup = __name##_setup,				\
-		.run = ftest_run,					\
-		.cleanup = ftest_cleanup,				\
-	};								\
-	REGISTER_MMLOCK_TEST(__name)
+	FINE_TEST(__name, &__name##_ft.ft, __desc)
 
 FTEST(cow_child, K_COW_CHILD, WINDOW_LEN, cow_fault,
       "anon2m: a forked child's COW faults take the range path while its VMA is split far away");
