@@ -37,6 +37,8 @@ const char *const fine_counters[FC_NR] = {
 	"fallback_range_numa",
 	"fallback_range_cow",
 	"fallback_range_other",
+	"retry_range",
+	"hint_torn",
 };
 
 uint64_t fine_now_ns(void)

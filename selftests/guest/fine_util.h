@@ -49,7 +49,9 @@ enum fine_counter {
 	FC_FB_RANGE, /* the fallback_range_* reasons, from here */
 	FC_FB_NO_ANON_VMA = FC_FB_RANGE + 2,
 	FC_FB_COW = FC_FB_RANGE + 8,
-	FC_NR = FC_FB_RANGE + 10,
+	FC_RETRY_RANGE = FC_FB_RANGE + 10, /* file faults retried after I/O */
+	FC_HINT_TORN,
+	FC_NR,
 };
 
 /* Their names in the stats file, by enum fine_counter. */
