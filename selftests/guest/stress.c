@@ -2,17 +2,24 @@
 /*
  * mmlock-stress (selftests/tools/stress.c: 4 threads fault, mmap, munmap,
  * mprotect, madvise and brk their own ranges inside shared VMAs, every access
- * checked; and one race pair, a flipper that mprotects, munmaps, remaps and
- * MADV_DONTNEEDs a slot while a toucher faults the same pages, every access
- * checked against the states published around it) under each way of locking
- * faults: no policy, coarse, stock, anon2m, and the policy hot-swapped every
- * ~300 ms among stock, anon2m, adaptive and coarse. A phase fails if the
- * stress finds an error (under anon2m, a range fault that skips its range
- * lock leaves a PTE behind an mprotect or munmap, and the race pair sees it
- * within a second or so), hangs or does too little, if the policy is ejected,
- * or if the range path is not used (anon2m, swapping) or used without a
- * RANGE policy. The deltas of the path_* and fallback_range_* counters are
- * printed for the CI log.
+ * checked, some of the ranges MAP_SHARED or MAP_PRIVATE tmpfs files checked
+ * against pread() and a second mapping too, and one thread forking children
+ * that COW and check its pages while it writes them; and one race pair, a
+ * flipper that mprotects, munmaps, remaps and MADV_DONTNEEDs a slot while a
+ * toucher faults the same pages, every access checked against the states
+ * published around it) under each way of locking faults: no policy, coarse,
+ * stock, anon2m, and the policy hot-swapped every ~300 ms among stock,
+ * anon2m, adaptive and coarse. A phase fails if the stress finds an error
+ * (under anon2m, a range fault that skips its range lock leaves a PTE behind
+ * an mprotect or munmap, and the race pair sees it within a second or so; a
+ * fork child that sees its parent's writes, or the parent its child's, or a
+ * private file write that reaches the file, is an error too), hangs or does
+ * too little (every kind of op, forks and file ops included, must have
+ * run), if the policy is ejected, or if the range path is not used (anon2m,
+ * swapping) or used without a RANGE policy. Under anon2m (not swapped) its
+ * file_range counter must show that file faults were sent to the range
+ * path. The deltas of the path_* and fallback_range_* counters are printed
+ * for the CI log.
  *
  * MMLOCK_STRESS_SECONDS (default 20) is the length of each phase;
  * MMLOCK_STRESS_SEED replays a seed printed by a failed run.
@@ -144,6 +151,20 @@ static long long summary_field(const char *text, const char *name)
 	return p ? atoll(p + strlen(key)) : -1;
 }
 
+/* A policy counter (stat_NAME) from "mmlock stats"; -1 if absent. */
+static long long policy_counter(const char *name)
+{
+	static char buf[8192];
+	char key[64];
+	const char *p;
+
+	if (run_cmd_output(buf, sizeof(buf), "mmlock stats 2>&1"))
+		return -1;
+	snprintf(key, sizeof(key), "\n%s ", name);
+	p = strstr(buf, key);
+	return p ? atoll(p + strlen(key)) : -1;
+}
+
 /* The child: swap to the next policy every SWAP_MS until told to stop. */
 static void swap_loop(struct swapper *sw)
 {
@@ -241,7 +262,8 @@ static bool did_work(int seconds)
 {
 	static const char *const ops[] = {
 		"faults_checked", "segv_expected", "mmap", "munmap", "mprotect", "madvise", "brk",
-		"flips", "race_accesses", "races",
+		"flips", "race_accesses", "races", "forks", "fork_pages", "file_checked",
+		"file_mmap", "file_writes", "file_preads",
 	};
 
 	if (summary_field(out, "ops") < (long long)MIN_OPS_PER_SECOND * seconds)
@@ -296,6 +318,14 @@ static enum mmlock_test_status check_policy(struct phase *ph, int seconds,
 	}
 	if (ph->range)
 		CHECK(range > 0, "no fault completed on the range path (path_range +%lld)", range);
+	if (ph->range && !ph->swapping) {
+		/* Loaded for this phase: its counters are the stress's faults. */
+		long long file = policy_counter("file_range");
+
+		printf("#   policy file_range %lld\n", file);
+		CHECK(file > 0, "no file fault was sent to the range path (file_range %lld)",
+		      file);
+	}
 	return MMLOCK_TEST_PASS;
 }
 

@@ -22,6 +22,35 @@
  * single-page mprotect splits and remaps that merge again. Thread 0 also
  * grows and shrinks the heap with sbrk().
  *
+ * Files: up to two small slots of each thread are tmpfs files of the slot's
+ * size (a /tmp file or a memfd), mapped over the slot MAP_SHARED or
+ * MAP_PRIVATE, between the other threads' anonymous slots, so their mmap,
+ * munmap and mprotect split and merge next to them; each file is mapped
+ * once more elsewhere, MAP_SHARED (the alias). The owner faults them (read
+ * and write, through the generic ops too: mprotect, single-page splits,
+ * MADV_DONTNEED), remaps parts of them shared or private at the same file
+ * offset, changes the file behind them (pwrite, writes through the alias)
+ * and then reads them, and checks the file with pread() and through the
+ * alias. The file's pages have a shadow of their own: shared pages and
+ * private pages not written since mapped (or since MADV_DONTNEED) must show
+ * the file's current data; a private write makes a private copy that must
+ * never reach the file, nor the alias.
+ *
+ * Fork: thread 1 (0 if alone) forks as its second op and then every 32nd
+ * op on average. The child, one thread, checks up to 48 pages of the
+ * thread's anonymous slots against the shadow it inherited (exact: nobody
+ * else changes them and the thread was between ops), writes them (copy-on-
+ * write faults, of the zero page where the page was read but never
+ * written) with values tagged as the child's, waits until the parent wrote
+ * the same pages, checks them again - none of the parent's post-fork
+ * writes may show - and exits 0, or 3 after an error. The parent writes
+ * them while the child runs (COW faults on its side, while the other
+ * threads keep changing the shared VMAs), waits for the child's exit
+ * status, then reads them: its own values, none of the child's. New
+ * anonymous mappings are also read whole before they are written (COW of
+ * the zero page, or of the huge zero page), and MADV_DONTNEED is followed
+ * by a read and a write of one page.
+ *
  * Each page has a shadow: its expected first word (0: must read as zero;
  * else a pattern naming thread, page and version, with its complement in a
  * second word, or the whole page filled) and its state (unmapped, PROT_NONE,
@@ -65,7 +94,8 @@
  * slot's state unknown.
  *
  * The first error is printed with what was expected and what was found (and
- * the seed); the exit status is then 1. Threads still running 30 s after the
+ * the seed; a fork child prints its own, and the parent reports its exit
+ * status); the exit status is then 1. Threads still running 30 s after the
  * deadline are reported as a hang. No malloc once the threads start: thread
  * 0 moves the brk.
  */
@@ -90,6 +120,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <linux/futex.h>
 
 #define PAGE		4096UL
@@ -102,6 +133,9 @@
 #define HANG_SECONDS	30
 #define MAX_PAIRS	8
 #define RACE_TAG	0xfe
+#define FORK_TAG	0xfd		/* written by a fork child */
+#define FILES_PER_THREAD 2
+#define FORK_PAGES	48		/* pages a fork child checks */
 #define RACE_MAX_PAGES	64
 #define RING		64		/* epochs a toucher can look back on */
 #define MAX_SUSPECTS	8
@@ -111,8 +145,13 @@
 /* Then a random pause of up to this long before the next change. */
 #define DWELL_NS	(100 * 1000ULL)
 
-/* Page states; P_FULL: the last write filled the whole page. */
-enum { P_UNMAPPED, P_NONE, P_RO, P_RW, P_UNKNOWN, P_STATE = 7, P_FULL = 8 };
+/*
+ * Page states; P_FULL: the last write filled the whole page. In a file slot:
+ * P_PRIV, mapped MAP_PRIVATE; P_COPY, it has its private copy (shadow) -
+ * else the page shows the file's contents (fshadow).
+ */
+enum { P_UNMAPPED, P_NONE, P_RO, P_RW, P_UNKNOWN, P_STATE = 7, P_FULL = 8, P_COPY = 16,
+	P_PRIV = 32 };
 
 static const char *const state_name[] = {
 	"unmapped", "PROT_NONE", "PROT_READ", "PROT_READ|PROT_WRITE", "unknown",
@@ -123,16 +162,30 @@ static const int state_prot[] = {
 
 struct slot {
 	uint32_t first, pages;
+	int file;		/* 0, or 1 + its index in fslots */
 };
+
+/* A tmpfs file mapped over a slot; file page i is region page first + i. */
+struct fslot {
+	int fd;
+	int slot;
+	char *alias;		/* a second MAP_SHARED mapping of the whole file */
+	const char *kind;	/* "/tmp file" or "memfd" */
+};
+
+/* Where a page's expected contents live, see page_kind(). */
+enum { K_ANON, K_SHARED, K_PRIVATE, K_COPY, K_ALIAS };
 
 /* Per-thread counters, summed into the summary line. */
 enum { N_OPS, N_CHECKED, N_SEGV, N_MMAP, N_MUNMAP, N_MPROTECT, N_MADVISE, N_BRK,
 	N_ENOMEM, N_FLIPS, N_RACE_ACCESSES, N_RACES, N_RECHECKS, N_ACK_TIMEOUTS,
-	N_UNCHECKED, NR_COUNTS };
+	N_UNCHECKED, N_FORKS, N_FORK_PAGES, N_FILE_CHECKED, N_FILE_MMAP, N_FILE_WRITES,
+	N_PREADS, NR_COUNTS };
 static const char *const count_name[NR_COUNTS] = {
 	"ops", "faults_checked", "segv_expected", "mmap", "munmap", "mprotect", "madvise",
 	"brk", "enomem", "flips", "race_accesses", "races", "race_rechecks", "ack_timeouts",
-	"race_unchecked",
+	"race_unchecked", "forks", "fork_pages", "file_checked", "file_mmap", "file_writes",
+	"file_preads",
 };
 
 /* Race slot transitions. */
@@ -200,6 +253,7 @@ struct pref {
 	uint8_t *state;
 	uint32_t no;		/* page number in the region or the heap */
 	int slot;		/* -1: heap */
+	bool alias;		/* the file page through its slot's alias */
 };
 
 struct probe {
@@ -225,6 +279,13 @@ static uint64_t *brk_shadow;
 static uint8_t *brk_state;
 
 static struct race races[MAX_PAIRS];
+
+/* The files' contents by region page: word 0, and P_RW | P_FULL. */
+static struct fslot fslots[MAX_THREADS * FILES_PER_THREAD];
+static int nfslots, fork_thread;
+static uint64_t *fshadow;
+static uint8_t *fstate;
+static bool in_child;		/* this is a fork child (one thread) */
 
 static struct thr threads[MAX_THREADS + 2 * MAX_PAIRS];
 static int nall;		/* nthreads + 2 * race_pairs */
@@ -306,6 +367,9 @@ static void decode(char *buf, size_t len, uint64_t v)
 		snprintf(buf, len, "race pair %u page %u write %u, zap period %u",
 			 (unsigned int)(v >> 48) & 0xff, (unsigned int)(v >> 40) & 0xff,
 			 (unsigned int)(v >> 32) & 0xff, (uint32_t)v);
+	else if (tag == FORK_TAG)
+		snprintf(buf, len, "fork child, page %u version %u",
+			 (unsigned int)(v >> 32) & 0xffffff, (uint32_t)v);
 	else if (tag == BRK_TAG)
 		snprintf(buf, len, "brk page %u version %u", (unsigned int)(v >> 32) & 0xffffff,
 			 (uint32_t)v);
@@ -316,14 +380,42 @@ static void decode(char *buf, size_t len, uint64_t v)
 		snprintf(buf, len, "not a pattern");
 }
 
+static int page_kind(const struct pref *r)
+{
+	uint8_t st;
+
+	if (r->alias)
+		return K_ALIAS;
+	if (r->slot < 0 || !slots[r->slot].file)
+		return K_ANON;
+	st = pstate[r->no];
+	if (!(st & P_PRIV))
+		return K_SHARED;
+	return st & P_COPY ? K_COPY : K_PRIVATE;
+}
+
 static void describe(char *buf, size_t len, const struct pref *r)
 {
+	static const char *const what[] = {
+		"", ", MAP_SHARED: the file's data",
+		", MAP_PRIVATE, not written since mapped: the file's data",
+		", MAP_PRIVATE, written: its private copy",
+		", through a second MAP_SHARED mapping: the file's data",
+	};
+	const struct slot *s;
+	int kind = page_kind(r);
+
 	if (r->slot < 0) {
 		snprintf(buf, len, "brk page %u at %p", r->no, r->addr);
 		return;
 	}
-	snprintf(buf, len, "page %u at %p (slot %d, page %u of %u)", r->no, r->addr,
-		 r->slot, r->no - slots[r->slot].first, slots[r->slot].pages);
+	s = &slots[r->slot];
+	snprintf(buf, len, "%s%spage %u at %p (slot %d, page %u of %u%s%s)",
+		 in_child ? "the fork child's copy of " : "", s->file ? "file " : "", r->no,
+		 r->addr, r->slot, r->no - s->first, s->pages,
+		 s->file ? ", a tmpfs " : "", s->file ? fslots[s->file - 1].kind : "");
+	if (kind != K_ANON)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s", what[kind]);
 }
 
 /* Record an error; the first one is printed. The thread then stops. */
@@ -429,19 +521,30 @@ static int want_code(int st, bool write)
  */
 static void access_page(struct thr *t, struct pref r, bool write)
 {
-	int st = *r.state & P_STATE, want, got;
-	struct access a = { .old = *r.expect, .write = write };
-	char where[160], e[64], f[64];
+	int st = *r.state & P_STATE, want, got, kind = page_kind(&r);
+	uint64_t *ex = r.expect;
+	uint8_t *fl = r.state;
+	struct access a = { .write = write };
+	char where[256], e[64], f[64];
 
 	if (st == P_UNKNOWN || t->failed)
 		return;
+	/* A shared page, or a private one not written: the file's contents. */
+	if (kind == K_SHARED || kind == K_PRIVATE) {
+		ex = &fshadow[r.no];
+		fl = &fstate[r.no];
+	}
 	want = want_code(st, write);
-	a.old_full = !a.old || (*r.state & P_FULL);
+	a.old = *ex;
+	a.old_full = !a.old || (*fl & P_FULL);
 	if (write) {
-		a.new = make_val(r.slot < 0 ? BRK_TAG : t->id + 1, r.no, ++t->version);
+		a.new = make_val(r.slot < 0 ? BRK_TAG : in_child ? FORK_TAG : t->id + 1, r.no,
+				 ++t->version);
 		a.new_full = rnd(t, 8) == 0;
 	}
 	t->n[N_CHECKED]++;
+	if (kind != K_ANON)
+		t->n[N_FILE_CHECKED]++;
 	got = probe((volatile uint64_t *)r.addr, &a);
 	if ((!got && a.bad >= 0) || got != want)
 		describe(where, sizeof(where), &r);
@@ -460,9 +563,13 @@ static void access_page(struct thr *t, struct pref r, bool write)
 		     code_name(got), got ? (unsigned long)tp.addr : 0UL);
 	} else if (got) {
 		t->n[N_SEGV]++;
+	} else if (write && (kind == K_PRIVATE || kind == K_COPY)) {
+		/* A private write makes a copy, and never reaches the file. */
+		shadow[r.no] = a.new;
+		pstate[r.no] = st | P_PRIV | P_COPY | (a.new_full ? P_FULL : 0);
 	} else if (write) {
-		*r.expect = a.new;
-		*r.state = st | (a.new_full ? P_FULL : 0);
+		*ex = a.new;
+		*fl = (*fl & ~P_FULL) | (a.new_full ? P_FULL : 0);
 	}
 }
 
@@ -478,12 +585,14 @@ static struct pref region_page(uint32_t pg)
 		else
 			hi = mid;
 	}
-	return (struct pref){ region + (size_t)pg * PAGE, &shadow[pg], &pstate[pg], pg, lo };
+	return (struct pref){ region + (size_t)pg * PAGE, &shadow[pg], &pstate[pg], pg, lo,
+			      false };
 }
 
 static struct pref brk_page(uint32_t i)
 {
-	return (struct pref){ brk_base + (size_t)i * PAGE, &brk_shadow[i], &brk_state[i], i, -1 };
+	return (struct pref){ brk_base + (size_t)i * PAGE, &brk_shadow[i], &brk_state[i], i, -1,
+			      false };
 }
 
 static struct slot *pick_slot(struct thr *t)
@@ -536,7 +645,7 @@ static bool mapped_range(struct thr *t, struct slot *s, uint32_t *first, uint32_
 static void set_range(uint32_t first, uint32_t n, int st, bool zero)
 {
 	for (uint32_t pg = first; pg < first + n; pg++) {
-		pstate[pg] = st | (zero ? 0 : pstate[pg] & P_FULL);
+		pstate[pg] = st | (zero ? 0 : pstate[pg] & ~P_STATE);
 		if (zero)
 			shadow[pg] = 0;
 	}
@@ -605,18 +714,30 @@ static void hugepage(struct thr *t, uint32_t first)
 		fail(t, "madvise(MADV_HUGEPAGE) at page %u: %s", first, strerror(errno));
 }
 
-/* mmap anew over a slot or part: zero contents; mostly read-write (merges). */
-static void op_mmap(struct thr *t)
+/*
+ * mmap anew over a slot or part, mostly read-write (merges): zero contents,
+ * or in a file slot the file at the same offset, MAP_SHARED or MAP_PRIVATE
+ * (its pages show the file's contents). Then maybe write every page, or
+ * read every page and then write it (COW of the zero page, or of the
+ * file's page-cache page).
+ */
+static void mmap_slot(struct thr *t, struct slot *s)
 {
-	struct slot *s = pick_slot(t);
 	int st = rnd(t, 10) < 8 ? P_RW : rnd(t, 2) ? P_RO : P_NONE;
-	uint32_t first, n;
+	bool priv = rnd(t, 2);
+	uint32_t first, n, how;
 	char *addr, *p;
 
-	t->op = "mmap";
+	t->op = s->file ? priv ? "mmap-file-private" : "mmap-file-shared" : "mmap";
 	pick_range(t, s, &first, &n);
 	addr = region + (size_t)first * PAGE;
-	p = mmap(addr, n * PAGE, state_prot[st], MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (s->file)
+		p = mmap(addr, n * PAGE, state_prot[st],
+			 (priv ? MAP_PRIVATE : MAP_SHARED) | MAP_FIXED, fslots[s->file - 1].fd,
+			 (off_t)(first - s->first) * PAGE);
+	else
+		p = mmap(addr, n * PAGE, state_prot[st], MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+			 -1, 0);
 	if (p == MAP_FAILED) {
 		call_failed(t, "mmap", first, n, errno);
 		return;
@@ -625,12 +746,20 @@ static void op_mmap(struct thr *t)
 		fail(t, "mmap(MAP_FIXED) at %p returned %p", addr, p);
 		return;
 	}
-	t->n[N_MMAP]++;
-	set_range(first, n, st, true);
-	if (n == PMD_PAGES && first % PMD_PAGES == 0 && rnd(t, 2))
+	t->n[s->file ? N_FILE_MMAP : N_MMAP]++;
+	set_range(first, n, st | (s->file && priv ? P_PRIV : 0), true);
+	if (!s->file && n == PMD_PAGES && first % PMD_PAGES == 0 && rnd(t, 2))
 		hugepage(t, first);
-	if (st == P_RW && rnd(t, 2))
+	how = st == P_RW ? rnd(t, 4) : 0;
+	if (how == 2)
+		touch_range(t, first, n, false);
+	if (how)
 		touch_range(t, first, n, true);
+}
+
+static void op_mmap(struct thr *t)
+{
+	mmap_slot(t, pick_slot(t));
 }
 
 static void op_munmap(struct thr *t)
@@ -664,15 +793,14 @@ static bool protect(struct thr *t, uint32_t first, uint32_t n, int st)
  * mprotect mapped pages, contents must survive: read-write ones to PROT_READ
  * or PROT_NONE, others mostly back to read-write. No mapped page: remap.
  */
-static void op_mprotect(struct thr *t)
+static void mprotect_slot(struct thr *t, struct slot *s)
 {
-	struct slot *s = pick_slot(t);
 	uint32_t first, n;
 	int st;
 
 	t->op = "mprotect";
 	if (!mapped_range(t, s, &first, &n)) {
-		op_mmap(t);
+		mmap_slot(t, s);
 		return;
 	}
 	if ((pstate[first] & P_STATE) != P_RW && rnd(t, 4))
@@ -681,6 +809,11 @@ static void op_mprotect(struct thr *t)
 		st = rnd(t, 3) ? P_RO : P_NONE;
 	if (protect(t, first, n, st))
 		access_page(t, region_page(first + rnd(t, n)), rnd(t, 2));
+}
+
+static void op_mprotect(struct thr *t)
+{
+	mprotect_slot(t, pick_slot(t));
 }
 
 /* Split a VMA around one page in the middle of a slot, then merge it back. */
@@ -713,14 +846,19 @@ static void op_pinch(struct thr *t)
 	access_page(t, region_page(pg), true);
 }
 
-static void op_madvise(struct thr *t)
+/*
+ * MADV_DONTNEED: anonymous pages read as zero again, private copies of file
+ * pages are gone (the file's contents show again), shared ones keep theirs.
+ * Then read a page, and maybe write it (COW of the zero page, or of the
+ * file's page).
+ */
+static void madvise_slot(struct thr *t, struct slot *s)
 {
-	struct slot *s = pick_slot(t);
-	uint32_t first, n;
+	uint32_t first, n, pg;
 
 	t->op = "madvise";
 	if (!mapped_range(t, s, &first, &n)) {
-		op_mmap(t);
+		mmap_slot(t, s);
 		return;
 	}
 	if (madvise(region + (size_t)first * PAGE, n * PAGE, MADV_DONTNEED)) {
@@ -728,11 +866,21 @@ static void op_madvise(struct thr *t)
 		return;
 	}
 	t->n[N_MADVISE]++;
-	for (uint32_t pg = first; pg < first + n; pg++) {
+	for (pg = first; pg < first + n; pg++) {
+		if (s->file && !(pstate[pg] & P_PRIV))
+			continue;
 		shadow[pg] = 0;
-		pstate[pg] &= P_STATE;
+		pstate[pg] &= P_STATE | P_PRIV;
 	}
-	access_page(t, region_page(first + rnd(t, n)), false);
+	pg = first + rnd(t, n);
+	access_page(t, region_page(pg), false);
+	if (rnd(t, 2))
+		access_page(t, region_page(pg), true);
+}
+
+static void op_madvise(struct thr *t)
+{
+	madvise_slot(t, pick_slot(t));
 }
 
 static bool move_brk(struct thr *t, long pages)
@@ -789,6 +937,224 @@ static void op_brk(struct thr *t)
 		/* Pages above the brk that were heap once must be gone. */
 		for (i = 1 + rnd(t, 16); i && !t->failed; i--)
 			access_page(t, brk_page(rnd(t, brk_high)), rnd(t, 2));
+	}
+}
+
+/* ---- fork and files ------------------------------------------------------ */
+
+/*
+ * The fork child: the shadow it inherited is exact for the forking thread's
+ * own slots (nobody else changes them, and the thread was between ops). It
+ * checks and writes (COW faults, of the zero page too) the chosen pages,
+ * waits until the parent wrote them too, then checks them again: none of
+ * the parent's post-fork writes may show. Its own writes are tagged
+ * FORK_TAG, so the parent can tell them if they leak into its pages.
+ */
+static void fork_child(struct thr *t, const uint32_t *pg, uint32_t n, int fd)
+{
+	char c;
+	uint32_t i;
+
+	in_child = true;
+	t->op = "fork-child";
+	for (i = 0; i < n && !t->failed; i++) {
+		access_page(t, region_page(pg[i]), false);
+		access_page(t, region_page(pg[i]), true);
+	}
+	/* The parent's writes are done when it writes a byte (or exits). */
+	while (read(fd, &c, 1) < 0 && errno == EINTR)
+		;
+	t->op = "fork-child-recheck";
+	for (i = 0; i < n && !t->failed; i++)
+		access_page(t, region_page(pg[i]), false);
+	_exit(t->failed ? 3 : 0);
+}
+
+/*
+ * The fork thread's op: pick pages of its anonymous slots and fork. The
+ * child checks and COWs them (above); meanwhile the parent writes them too,
+ * tells the child, waits for its exit status, then reads them again: its
+ * own values, never the child's.
+ */
+static void op_fork(struct thr *t)
+{
+	uint32_t pg[FORK_PAGES], n = 0, want = 8 + rnd(t, FORK_PAGES - 7), i;
+	int pfd[2], status;
+	struct slot *s;
+	pid_t pid;
+
+	t->op = "fork";
+	for (i = 0; i < 4 * want && n < want; i++) {
+		s = pick_slot(t);
+		if (!s->file)
+			pg[n++] = s->first + rnd(t, s->pages);
+	}
+	if (pipe(pfd)) {
+		fail(t, "pipe: %s", strerror(errno));
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(pfd[1]);
+		fork_child(t, pg, n, pfd[0]);
+	}
+	close(pfd[0]);
+	if (pid < 0) {
+		close(pfd[1]);
+		if (errno == EAGAIN || errno == ENOMEM) {
+			t->n[N_ENOMEM]++;
+			return;
+		}
+		fail(t, "fork: %s", strerror(errno));
+		return;
+	}
+	t->n[N_FORKS]++;
+	t->n[N_FORK_PAGES] += n;
+	t->op = "fork-parent";
+	for (i = 0; i < n && !t->failed; i++)
+		access_page(t, region_page(pg[i]), true);
+	/* EPIPE if the child is gone already: its exit status tells why. */
+	if (write(pfd[1], "x", 1) != 1 && errno != EPIPE)
+		fail(t, "write to the fork child's pipe: %s", strerror(errno));
+	close(pfd[1]);
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			fail(t, "waitpid(%d): %s", pid, strerror(errno));
+			return;
+		}
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		fail(t, "the fork child (pid %d, checking %u pages) %s %d%s", pid, n,
+		     WIFEXITED(status) ? "exited with status" : "was killed by signal",
+		     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+		     WIFEXITED(status) && WEXITSTATUS(status) == 3 ?
+		     " (its error is above)" : "");
+	t->op = "fork-parent-recheck";
+	for (i = 0; i < n && !t->failed; i++)
+		access_page(t, region_page(pg[i]), false);
+}
+
+static struct pref alias_page(uint32_t pg)
+{
+	struct pref r = region_page(pg);
+	const struct fslot *f = &fslots[slots[r.slot].file - 1];
+
+	r.addr = f->alias + (size_t)(pg - slots[r.slot].first) * PAGE;
+	r.expect = &fshadow[pg];
+	r.state = &fstate[pg];
+	r.alias = true;
+	return r;
+}
+
+/* One of the thread's file slots, or NULL. */
+static struct slot *pick_file_slot(struct thr *t)
+{
+	int mine[FILES_PER_THREAD], n = 0;
+
+	for (int k = 0; k < nfslots; k++)
+		if (fslots[k].slot % nthreads == t->id)
+			mine[n++] = fslots[k].slot;
+	return n ? &slots[mine[rnd(t, n)]] : NULL;
+}
+
+/* Write a whole file page with pwrite(): the shared pages show it. */
+static void file_pwrite(struct thr *t, struct slot *s, uint32_t pg)
+{
+	uint64_t buf[WORDS], v = make_val(t->id + 1, pg, ++t->version);
+	const struct fslot *f = &fslots[s->file - 1];
+	off_t off = (off_t)(pg - s->first) * PAGE;
+	ssize_t r;
+
+	for (uint32_t i = 0; i < WORDS; i++)
+		buf[i] = word_val(v, i, true);
+	r = pwrite(f->fd, buf, PAGE, off);
+	if (r != (ssize_t)PAGE) {
+		fail(t, "pwrite of page %u of the file of slot %d (a %s) at offset %lld: %s", pg,
+		     f->slot, f->kind, (long long)off, r < 0 ? strerror(errno) : "short");
+		return;
+	}
+	t->n[N_FILE_WRITES]++;
+	fshadow[pg] = v;
+	fstate[pg] = P_RW | P_FULL;
+}
+
+/* The file's page as pread() sees it: writes through MAP_PRIVATE never. */
+static void file_pread(struct thr *t, struct slot *s, uint32_t pg)
+{
+	uint64_t buf[WORDS], v = fshadow[pg];
+	const struct fslot *f = &fslots[s->file - 1];
+	bool full = !v || (fstate[pg] & P_FULL);
+	off_t off = (off_t)(pg - s->first) * PAGE;
+	char e[64], g[64];
+	ssize_t r;
+
+	r = pread(f->fd, buf, PAGE, off);
+	if (r != (ssize_t)PAGE) {
+		fail(t, "pread of page %u of the file of slot %d (a %s) at offset %lld: %s", pg,
+		     f->slot, f->kind, (long long)off, r < 0 ? strerror(errno) : "short");
+		return;
+	}
+	t->n[N_PREADS]++;
+	for (uint32_t i = 0; i < WORDS; i++) {
+		if (!full && i && i != check_word(v))
+			continue;
+		if (buf[i] == word_val(v, i, full))
+			continue;
+		decode(e, sizeof(e), v);
+		decode(g, sizeof(g), buf[i]);
+		fail(t, "pread of page %u of the file of slot %d (a %s, mapped at %p; page %u a %s%s page) at offset %lld: word %u: expected %#llx (%s), found %#llx (%s)",
+		     pg, f->slot, f->kind, region + (size_t)pg * PAGE, pg,
+		     pstate[pg] & P_PRIV ? "MAP_PRIVATE " : "",
+		     state_name[pstate[pg] & P_STATE], (long long)off, i,
+		     (unsigned long long)word_val(v, i, full), e, (unsigned long long)buf[i],
+		     g);
+		return;
+	}
+}
+
+/*
+ * An op on one of the thread's file slots: fault its pages (read, write);
+ * change the file behind the mapping (pwrite, or writes through the alias),
+ * then read the pages through the slot - shared ones and private ones not
+ * written must show the change; check the file with pread() and through
+ * the alias; remap, mprotect or MADV_DONTNEED it.
+ */
+static void op_file(struct thr *t)
+{
+	struct slot *s = pick_file_slot(t);
+	uint32_t x = rnd(t, 100), first, n, pg, i;
+
+	if (!s) {
+		op_touch(t);
+		return;
+	}
+	if (x < 35) {
+		t->op = "file-touch";
+		for (i = 1 + rnd(t, 16); i && !t->failed; i--)
+			access_page(t, region_page(s->first + rnd(t, s->pages)), rnd(t, 2));
+	} else if (x < 55) {
+		t->op = "file-update";
+		pick_range(t, s, &first, &n);
+		for (pg = first; pg < first + n && !t->failed; pg++) {
+			if (rnd(t, 2))
+				file_pwrite(t, s, pg);
+			else
+				access_page(t, alias_page(pg), true);
+		}
+		touch_range(t, first, n, false);
+	} else if (x < 75) {
+		t->op = "file-check";
+		pick_range(t, s, &first, &n);
+		for (pg = first; pg < first + n && !t->failed; pg++) {
+			file_pread(t, s, pg);
+			access_page(t, alias_page(pg), false);
+		}
+	} else if (x < 88) {
+		mmap_slot(t, s);
+	} else if (x < 94) {
+		mprotect_slot(t, s);
+	} else {
+		madvise_slot(t, s);
 	}
 }
 
@@ -1243,7 +1609,14 @@ static void do_op(struct thr *t)
 		op_brk(t);
 		return;
 	}
-	if (r < 70)
+	/* The fork thread forks as its second op, then every 32nd on average. */
+	if (t->id == fork_thread && (t->n[N_OPS] == 2 || rnd(t, 32) == 0)) {
+		op_fork(t);
+		return;
+	}
+	if (r < 14)
+		op_file(t);
+	else if (r < 70)
 		op_touch(t);
 	else if (r < 79)
 		op_mprotect(t);
@@ -1314,6 +1687,83 @@ static long max_map_count(void)
 	return n > 0 ? atol(buf) : 65530;
 }
 
+/* A tmpfs file: in /tmp (tmpfs in the VM) or, for odd k or if that fails, a memfd. */
+static int open_file(int k, const char **kind)
+{
+	char name[] = "/tmp/mmlock-stress.XXXXXX";
+	int fd = -1;
+
+	if (k % 2 == 0) {
+		fd = mkstemp(name);
+		if (fd >= 0)
+			unlink(name);
+		*kind = "/tmp file";
+	}
+	if (fd < 0) {
+		fd = memfd_create("mmlock-stress", 0);
+		*kind = "memfd";
+	}
+	if (fd < 0) {
+		say(2, "stress: memfd_create: %s\n", strerror(errno));
+		exit(2);
+	}
+	return fd;
+}
+
+/*
+ * Up to FILES_PER_THREAD of each worker's small slots become file slots:
+ * a tmpfs file of the slot's size, mapped over it (MAP_SHARED or
+ * MAP_PRIVATE, alternately) between the other threads' anonymous slots,
+ * and once more elsewhere (MAP_SHARED, the alias).
+ */
+static void setup_files(uint64_t *rng)
+{
+	uint32_t owned, i, k;
+	struct fslot *f;
+	struct slot *s;
+	size_t len;
+	bool priv;
+
+	fshadow = map_or_die(npages * sizeof(*fshadow), PROT_READ | PROT_WRITE);
+	fstate = map_or_die(npages, PROT_READ | PROT_WRITE);
+	memset(fstate, P_RW, npages);
+	for (int t = 0; t < nthreads; t++) {
+		owned = (nslots - t + nthreads - 1) / nthreads;
+		for (i = 0, k = 0; i < owned && k < FILES_PER_THREAD; i++) {
+			s = &slots[t + nthreads * i];
+			if (s->pages >= PMD_PAGES || splitmix(rng) % 4 == 0)
+				continue;
+			f = &fslots[nfslots];
+			f->slot = s - slots;
+			f->fd = open_file(nfslots, &f->kind);
+			len = (size_t)s->pages * PAGE;
+			priv = (nfslots + nfslots / 2) % 2;
+			if (ftruncate(f->fd, len) ||
+			    mmap(region + (size_t)s->first * PAGE, len, PROT_READ | PROT_WRITE,
+				 (priv ? MAP_PRIVATE : MAP_SHARED) | MAP_FIXED, f->fd,
+				 0) == MAP_FAILED) {
+				say(2, "stress: a %s for slot %ld: %s\n", f->kind,
+				    (long)(s - slots), strerror(errno));
+				exit(2);
+			}
+			f->alias = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, f->fd, 0);
+			if (f->alias == MAP_FAILED) {
+				say(2, "stress: mmap of a %s: %s\n", f->kind, strerror(errno));
+				exit(2);
+			}
+			set_range(s->first, s->pages, P_RW | (priv ? P_PRIV : 0), true);
+			s->file = ++nfslots;
+			k++;
+			if (verbose)
+				say(1,
+				    "stress: slot %ld (%u pages at %p): a %s, MAP_%s, alias at %p\n",
+				    (long)(s - slots), s->pages, region + (size_t)s->first * PAGE,
+				    f->kind, priv ? "PRIVATE" : "SHARED", f->alias);
+		}
+	}
+	fork_thread = nthreads > 1 ? 1 : 0;
+}
+
 /*
  * Slots of 4..64 pages, never across a 2 MB boundary, or 2 MB ones; race
  * slots of 16..64 pages spread over the middle of the region.
@@ -1367,7 +1817,7 @@ static void setup_region(void)
 			n = n < to_pmd ? n : to_pmd;
 			n = n < npages - pg ? n : npages - pg;
 		}
-		slots[nslots++] = (struct slot){ pg, n };
+		slots[nslots++] = (struct slot){ pg, n, 0 };
 		pg += n;
 	}
 	if (k < race_pairs) {
@@ -1380,9 +1830,11 @@ static void setup_region(void)
 		    region_mb, nslots, nthreads);
 		exit(2);
 	}
+	setup_files(&rng);
 	if (verbose)
-		say(1, "stress: region %p-%p: %u slots, %u of 2 MB; seed %llu%s\n", region,
-		    region + len, nslots, huge, seed, enomem_ok ? "; ENOMEM tolerated" : "");
+		say(1, "stress: region %p-%p: %u slots, %u of 2 MB, %d file slots; seed %llu%s\n",
+		    region, region + len, nslots, huge, nfslots, seed,
+		    enomem_ok ? "; ENOMEM tolerated" : "");
 	for (k = 0; k < race_pairs && verbose; k++)
 		say(1, "stress: race slot %d: %p, %u pages\n", k, race_addr(&races[k], 0),
 		    races[k].pages);
@@ -1534,6 +1986,7 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGSEGV, &sa, NULL);
 	sigaction(SIGBUS, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	run_threads();
 	summary();
 	return nerrors ? 1 : 0;
