@@ -36,11 +36,10 @@
  * hundred times per run, and stock faults still wait for it). Running
  * flat out, under TCG on a shared host, it made COW faults 5-7 times
  * slower under either policy (each COW and each mprotect flushes the
- * other vCPU's TLB by IPI), and the faults that found a writer's VMA
- * window open for over 2 ms (its vCPU preempted by the host) got no VMA
- * kind in their fault() request, so anon2m sent them down the stock path
- * to wait for mmap_lock: some 30-40 a run, up to 9 % of those slow
- * faults, against the 1 % + 8 allowed.
+ * other vCPU's TLB by IPI), and more faults found a writer's VMA window
+ * open for over 2 ms (its vCPU preempted by the host): such a fault gets
+ * the VMA kind UNKNOWN (hint_torn) or falls back as busy, some 30-40 a
+ * run, up to 9 % of those slow faults, against the 2 % + 16 allowed.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE		/* RUSAGE_THREAD, memfd_create, MAP_FIXED_NOREPLACE */
