@@ -18,8 +18,8 @@
  * run), if the policy is ejected, or if the range path is not used (anon2m,
  * swapping) or used without a RANGE policy. Under anon2m (not swapped) its
  * file_range counter must show that file faults were sent to the range
- * path. The deltas of the path_* and fallback_range_* counters are printed
- * for the CI log.
+ * path. The deltas of the path_*, retry_range, hint_torn and
+ * fallback_range_* counters are printed for the CI log.
  *
  * MMLOCK_STRESS_SECONDS (default 20) is the length of each phase;
  * MMLOCK_STRESS_SEED replays a seed printed by a failed run.
@@ -125,9 +125,10 @@ static long long delta(const struct stats *a, const struct stats *b, const char 
 /* The counters that show which path the faults took, and why not range. */
 static void print_deltas(const struct stats *a, const struct stats *b)
 {
-	static const char *const paths[] = { "path_range", "path_vma", "path_coarse" };
+	static const char *const paths[] = { "path_range", "path_vma", "path_coarse",
+					     "retry_range", "hint_torn" };
 
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 5; i++) {
 		if (stat_of(b, paths[i]) < 0)
 			printf("#   %s: absent\n", paths[i]);
 		else
