@@ -50,9 +50,14 @@ done
 
 # One VM run: the command's TAP output is folded into our counts.
 vm_run() {
-	local name=$1 cmd=$2 out rc p f
-	out=$(CMD="$cmd" "$here/run-vm.sh" 2>&1 | tee /dev/stderr)
+	local name=$1 cmd=$2 out rc p f tmp
+	# Through a file: tee /dev/stderr would truncate a log file that
+	# stdout and stderr both go to.
+	tmp=$(mktemp)
+	CMD="$cmd" "$here/run-vm.sh" 2>&1 | tee "$tmp"
 	rc=${PIPESTATUS[0]}
+	out=$(cat "$tmp")
+	rm -f "$tmp"
 	log=$(readlink -f "$LOGDIR/last.log")
 	p=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' | tail -1)
 	f=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' | tail -1)
