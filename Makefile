@@ -194,8 +194,9 @@ bench: deps
 		CMD="sh /usr/share/mmlock/guest-bench.sh $(BENCH_REPS) $(BENCH_SECONDS)" selftests/vm/run-vm.sh
 	@selftests/bench/report.sh $(B)/perf/logs/last.log $(B)/bench
 
-# Uncontended fault cost: patch-free kernel vs patched without a policy vs
-# patched with the trivial stock policy (perf flavour, alternating boots).
+# Uncontended fault cost: patch-free kernel vs patched without a policy, with
+# the trivial stock policy and with anon2m --on-contention (perf flavour,
+# alternating boots).
 PRISTINE_SRC := $(B)/linux-pristine
 bench-overhead: deps
 	@$(MAKE) -s --no-print-directory FLAVOUR=perf initramfs
