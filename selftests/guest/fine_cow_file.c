@@ -197,15 +197,32 @@ static void cow_fault(struct fine_run *fr, uint64_t end)
 }
 
 /*
- * Read every page of a chunk (the zero page), then write each (its COW);
- * chunk after chunk, so that reads and writes get their share of the
- * run whatever the fault rate. Then check, drop, again.
+ * What page i of the window holds until the run writes it: the zero page
+ * (zero_cow) or the private file's data; and its last word, which no run
+ * writes.
  */
-static void zero_fault(struct fine_run *fr, uint64_t end)
+static uint64_t base_word(const struct ftest *t, size_t i)
+{
+	return t->kind == K_ZERO ? 0 : file_word(WINDOW_OFF / PAGE_SZ + i);
+}
+
+static uint64_t tail_word(const struct ftest *t, size_t i)
+{
+	return t->kind == K_ZERO ? 0 : ~file_word(WINDOW_OFF / PAGE_SZ + i);
+}
+
+/*
+ * Read every page of a chunk (the zero page, or page-cache read faults
+ * around), then write some of them: zero_cow each (the zero page's COW),
+ * file_private every other one (COW of a page-cache page); chunk after
+ * chunk, so that reads and writes get their share of the run whatever the
+ * fault rate. Then check, drop the copies, again.
+ */
+static void read_write_fault(struct fine_run *fr, uint64_t end)
 {
 	struct ftest *t = FT(fr);
 	char *win = window(t);
-	size_t np = win_pages(t);
+	size_t np = win_pages(t), step = t->kind == K_ZERO ? 1 : 2;
 
 	for (;;) {
 		uint64_t seq = ++t->seq;
@@ -218,24 +235,28 @@ static void zero_fault(struct fine_run *fr, uint64_t end)
 			for (; nr < lim; nr++) {
 				if (nr % 64 == 0 && fine_now_ns() >= end)
 					break;
-				fr->bad += peek(win, nr) != 0;
+				fr->bad += peek(win, nr) != base_word(t, nr);
 			}
 			if (nr < lim)
 				break;
 			phase_begin(&ph);
-			for (; nw < lim; nw++) {
+			for (; nw < lim; nw += step) {
 				if (nw % 64 == 0 && fine_now_ns() >= end)
 					break;
 				word(win, nw)[0] = fine_pattern(seq, nw);
 			}
-			phase_end(&ph, RUN(fr), nw - (lim - CHUNK_PAGES));
+			phase_end(&ph, RUN(fr),
+				  (nw - (lim - CHUNK_PAGES)) / step);
 		}
 		fr->touches += nr;
 		for (size_t i = 0; i < nr; i++) {
-			uint64_t want = i < nw ? fine_pattern(seq, i) : 0;
+			uint64_t want = i % step == 0 && i < nw ?
+						fine_pattern(seq, i) :
+						base_word(t, i);
 
 			fr->bad += word(win, i)[0] != want ||
-				   word(win, i)[PAGE_SZ / 8 - 1] != 0;
+				   word(win, i)[PAGE_SZ / 8 - 1] !=
+					   tail_word(t, i);
 		}
 		fr->bad += madvise(win, t->win_len, MADV_DONTNEED) != 0;
 		if (nw < np)
@@ -270,56 +291,6 @@ static void shared_fault(struct fine_run *fr, uint64_t end)
 	}
 }
 
-/*
- * Read every page of a chunk of the private file mapping (page-cache read
- * faults, around), then write every other one (COW of a page-cache page);
- * chunk after chunk. Then check, drop the copies, again.
- */
-static void private_fault(struct fine_run *fr, uint64_t end)
-{
-	struct ftest *t = FT(fr);
-	char *win = window(t);
-	size_t np = win_pages(t), first = WINDOW_OFF / PAGE_SZ;
-
-	for (;;) {
-		uint64_t seq = ++t->seq;
-		size_t nr = 0, nw = 0;
-
-		while (nw == nr && nr < np) {
-			size_t lim = nr + CHUNK_PAGES;
-			struct phase ph;
-
-			for (; nr < lim; nr++) {
-				if (nr % 64 == 0 && fine_now_ns() >= end)
-					break;
-				fr->bad += peek(win, nr) !=
-					   file_word(first + nr);
-			}
-			if (nr < lim)
-				break;
-			phase_begin(&ph);
-			for (; nw < lim; nw += 2) {
-				if (nw % 64 == 0 && fine_now_ns() >= end)
-					break;
-				word(win, nw)[0] = fine_pattern(seq, nw);
-			}
-			phase_end(&ph, RUN(fr), (nw - (lim - CHUNK_PAGES)) / 2);
-		}
-		fr->touches += nr;
-		for (size_t i = 0; i < nr; i++) {
-			uint64_t want = i % 2 == 0 && i < nw ?
-						fine_pattern(seq, i) :
-						file_word(first + i);
-
-			fr->bad += word(win, i)[0] != want ||
-				   word(win, i)[PAGE_SZ / 8 - 1] !=
-					   ~file_word(first + i);
-		}
-		fr->bad += madvise(win, t->win_len, MADV_DONTNEED) != 0;
-		if (nw < np)
-			break;
-	}
-}
 
 /* ---- the writer ---------------------------------------------------------- */
 
@@ -783,9 +754,9 @@ FTEST(cow_child, K_COW_CHILD, WINDOW_LEN, cow_fault,
       "anon2m: a forked child's COW faults take the range path while its VMA is split far away");
 FTEST(cow_parent, K_COW_PARENT, WINDOW_LEN, cow_fault,
       "anon2m: the parent's COW faults after fork take the range path while its VMA is split far away");
-FTEST(zero_cow, K_ZERO, ZERO_WINDOW_LEN, zero_fault,
+FTEST(zero_cow, K_ZERO, ZERO_WINDOW_LEN, read_write_fault,
       "anon2m: reads of the zero page and its COW take the range path beside a far mprotect");
 FTEST(file_shared, K_FILE_SHARED, WINDOW_LEN, shared_fault,
       "anon2m: shared tmpfs file faults take the range path beside anonymous mmap/munmap");
-FTEST(file_private, K_FILE_PRIVATE, WINDOW_LEN, private_fault,
+FTEST(file_private, K_FILE_PRIVATE, WINDOW_LEN, read_write_fault,
       "anon2m: private tmpfs file read and COW faults take the range path beside mmap/munmap");
