@@ -104,12 +104,38 @@ struct kstatus {
 	int n;
 };
 
+/*
+ * The last exit's message is in a root-only file of its own (it may name
+ * addresses): added as "exit_msg", empty if unreadable.
+ */
+static void kernel_exit_msg(struct kstatus *st)
+{
+	struct kv *kv = &st->kv[st->n];
+	FILE *f;
+
+	if (st->n >= (int)(sizeof(st->kv) / sizeof(st->kv[0])))
+		return;
+	snprintf(kv->key, sizeof(kv->key), "exit_msg");
+	kv->value[0] = '\0';
+	f = fopen(SYSFS_DIR "/exit_msg", "r");
+	if (f) {
+		if (!fgets(kv->value, sizeof(kv->value), f))
+			kv->value[0] = '\0';
+		kv->value[strcspn(kv->value, "\n")] = '\0';
+		fclose(f);
+	}
+	st->n++;
+}
+
 static int kernel_status(struct kstatus *st)
 {
-	st->n = read_kv_file(SYSFS_DIR "/status", st->kv, 32);
+	/* One entry left for exit_msg. */
+	st->n = read_kv_file(SYSFS_DIR "/status", st->kv, 31);
 	if (st->n < 0)
 		return fail("this kernel has no mmlock_ext (%s/status: %s); boot a kernel with CONFIG_MMLOCK_EXT=y",
 			    SYSFS_DIR, strerror(-st->n));
+	if (!*kv_get(st->kv, st->n, "exit_msg"))
+		kernel_exit_msg(st);
 	return 0;
 }
 

@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(linux-source-6.12 clang-19 llvm-19 lld-19 libelf-dev zlib1g-dev libzstd-dev
 	libcap-dev libnuma-dev dwarves bc flex bison libssl-dev cpio busybox-static
-	qemu-system-x86 ccache pkg-config make gcc git xz-utils gnuplot-nox "$@")
+	qemu-system-x86 ccache pkg-config make gcc git xz-utils gnuplot-nox rsync python3 python3-docutils "$@")
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

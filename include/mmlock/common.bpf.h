@@ -13,8 +13,6 @@
 
 #define MMLOCK_PMD_SIZE (2ULL << 20)
 #define MMLOCK_PAGE_SIZE 4096ULL
-/* End of x86-64 user space (4-level paging), rounded to 2 MB. */
-#define MMLOCK_USER_END (1ULL << 47)
 
 void mmlock_bpf_error_bstr(char *fmt, unsigned long long *data,
 			   u32 data__sz) __ksym;
@@ -88,8 +86,9 @@ static __always_inline void mmlock_set_range(struct mmlock_fault_req *req,
 		start = req->start;
 	if (end < req->end)
 		end = req->end;
-	if (end > MMLOCK_USER_END)
-		end = MMLOCK_USER_END;
+	/* The kernel's limit: 4- or 5-level paging, whatever the build. */
+	if (end > req->user_end)
+		end = req->user_end;
 	req->start = start;
 	req->end = end;
 }

@@ -203,6 +203,64 @@ static void *malloc_fn(void *arg)
 	return NULL;
 }
 
+/*
+ * What a ranged writer costs, one thread and no faulter: the thread first
+ * faults its whole window, so that under a range policy its mm is on the
+ * range path (its writers lock ranges), then times one op after another.
+ * writer-mmap: mmap 64 KB, touch it, munmap; writer-mprotect: mprotect a
+ * page of the window read-only and back. ops_per_s counts ops.
+ */
+#define WRITER_COST_LEN (64UL << 10)
+
+static void writer_cost_prefault(struct faulter *f)
+{
+	for (size_t off = 0; off < WINDOW; off += PAGE)
+		f->window[off] = 1;
+}
+
+static void *writer_mmap_fn(void *arg)
+{
+	struct faulter *f = arg;
+
+	writer_cost_prefault(f);
+	while (!g.stop) {
+		double t0 = now();
+
+		for (int i = 0; i < 16 && !g.stop; i++) {
+			char *p = mmap(NULL, WRITER_COST_LEN, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+			if (p == MAP_FAILED)
+				continue;
+			for (size_t off = 0; off < WRITER_COST_LEN; off += PAGE)
+				p[off] = 1;
+			munmap(p, WRITER_COST_LEN);
+			f->faults++;
+		}
+		f->busy += now() - t0;
+	}
+	return NULL;
+}
+
+static void *writer_mprotect_fn(void *arg)
+{
+	struct faulter *f = arg;
+	char *p = f->window + WINDOW / 2;
+
+	writer_cost_prefault(f);
+	while (!g.stop) {
+		double t0 = now();
+
+		for (int i = 0; i < 16 && !g.stop; i++) {
+			mprotect(p, PAGE, PROT_READ);
+			mprotect(p, PAGE, PROT_READ | PROT_WRITE);
+			f->faults++;
+		}
+		f->busy += now() - t0;
+	}
+	return NULL;
+}
+
 static const struct scenario scenarios[] = {
 	{ .name = "adjacent", .what = "writer mmaps/munmaps right next to the faulting VMA",
 	  .writer = w_adjacent },
@@ -219,6 +277,10 @@ static const struct scenario scenarios[] = {
 	{ .name = "uncontended", .what = "no writer: fast-path cost (FAULTERS threads, one VMA each)", },
 	{ .name = "malloc", .what = "FAULTERS threads malloc/touch/free mixed sizes (ops/s)",
 	  .worker = malloc_fn },
+	{ .name = "writer-mmap", .what = "after faulting 8 MB: mmap 64 KB, touch, munmap (ops/s)",
+	  .worker = writer_mmap_fn },
+	{ .name = "writer-mprotect", .what = "after faulting 8 MB: mprotect a page RO and back (ops/s)",
+	  .worker = writer_mprotect_fn },
 };
 
 static void *writer_fn(void *arg)

@@ -4,6 +4,7 @@
  * reason while the faulting process carries on; init() failures refuse the
  * attach; a policy writing an input field does not load.
  */
+#include <regex.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <bpf/libbpf.h>
@@ -103,6 +104,69 @@ static struct mmlock_test invalid_answers = {
 	.run = invalid_answers_run,
 };
 REGISTER_MMLOCK_TEST(invalid_answers);
+
+/*
+ * Child of status_unprivileged: read status as nobody. 0: no address
+ * shown; 1: an address; 2: status unreadable; 3: exit_msg readable.
+ */
+static int read_status_unprivileged(void *arg)
+{
+	char *out = arg;
+	FILE *f = fopen("/sys/kernel/mmlock/status", "r");
+	regex_t re;
+	size_t n;
+	int found;
+
+	if (!f)
+		return 2;
+	n = fread(out, 1, 4095, f);
+	out[n] = '\0';
+	fclose(f);
+	f = fopen("/sys/kernel/mmlock/exit_msg", "r");
+	if (f) {
+		fclose(f);
+		return 3;
+	}
+	/* Any hex number of 5 digits or more but the flags line's. */
+	if (regcomp(&re, "^exit_.*[0-9a-f]{5,}", REG_EXTENDED | REG_NEWLINE))
+		return 1;
+	found = !regexec(&re, out, 0, NULL, 0);
+	regfree(&re);
+	return found;
+}
+
+static enum mmlock_test_status status_unprivileged_run(void *ctx)
+{
+	/* Shared, so the child's copy of the status comes back. */
+	char *buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char msg[300];
+	int ret;
+
+	if (!mmlock_kernel_supported())
+		SKIP("kernel without mmlock_ext");
+	CHECK(buf != MAP_FAILED, "mmap");
+	/* "range missing the PMD region": the message names addresses. */
+	if (one_case(5) != MMLOCK_TEST_PASS)
+		return MMLOCK_TEST_FAIL;
+	ret = run_unprivileged(read_status_unprivileged, buf);
+	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n"))
+		printf("#   nobody reads: %s\n", l);
+	CHECK(ret != 2, "status is not world-readable");
+	CHECK(ret != 3, "exit_msg is readable by an unprivileged user");
+	CHECK(ret == 0, "an address is shown to an unprivileged user (%d)", ret);
+	CHECK(mmlock_status("exit_msg", msg, sizeof(msg)) && strstr(msg, "0x"),
+	      "root's exit_msg has no detail: '%s'", msg);
+	munmap(buf, 4096);
+	return MMLOCK_TEST_PASS;
+}
+
+static struct mmlock_test status_unprivileged = {
+	.name = "ops_status_unprivileged",
+	.description = "after an ejection, nobody's status shows no address; root's exit_msg has it",
+	.run = status_unprivileged_run,
+};
+REGISTER_MMLOCK_TEST(status_unprivileged);
 
 static enum mmlock_test_status init_case(unsigned int misbehave, int want_err,
 					 const char *want_msg)

@@ -36,6 +36,19 @@ static bool read_kv(const char *path, const char *key, char *buf, size_t len)
 
 bool mmlock_status(const char *key, char *buf, size_t len)
 {
+	/* The message is root's, in a file of its own (older kernels: status). */
+	if (!strcmp(key, "exit_msg")) {
+		FILE *f = fopen("/sys/kernel/mmlock/exit_msg", "r");
+
+		if (f) {
+			size_t n = fread(buf, 1, len - 1, f);
+
+			fclose(f);
+			buf[n] = '\0';
+			buf[strcspn(buf, "\n")] = '\0';
+			return true;
+		}
+	}
 	return read_kv("/sys/kernel/mmlock/status", key, buf, len);
 }
 

@@ -48,6 +48,16 @@ for p in "$top"/kernel-patches/*.patch; do
 	fi
 done
 
+echo "== kernel documentation"
+for d in "$KSRC"/Documentation/mm/mmlock_ext.rst; do
+	if out=$(python3 "$top/scripts/rst-check.py" "$d" 2>&1); then
+		pass "rst: $(basename "$d")"
+	else
+		echo "$out" | head -20 | sed 's/^/#   /'
+		fail "rst: $(basename "$d")"
+	fi
+done
+
 # One VM run: the command's TAP output is folded into our counts.
 vm_run() {
 	local name=$1 cmd=$2 out rc p f tmp
@@ -95,5 +105,17 @@ if ! "$here/scan-log.sh" "$log" >/dev/null && grep -q 'WARNING:' "$log"; then
 	pass "harness: an injected kernel WARN is detected"
 else
 	fail "harness: an injected kernel WARN went unnoticed (log $log)"
+fi
+
+# `make vm CMD=` passes any shell command: quotes, $, newlines.
+out=$(make -s --no-print-directory -C "$top" vm CMD='printf "<%s>\n" "a  b" '\''$HOME'\''
+echo second line; exit 4' 2>&1)
+rc=$?
+if [ "$rc" = 4 ] && echo "$out" | grep -qx '<a  b>' &&
+	echo "$out" | grep -qx '<\$HOME>' && echo "$out" | grep -qx 'second line'; then
+	pass "harness: make vm CMD= keeps quotes, \$ and newlines"
+else
+	echo "$out" | tail -5 | sed 's/^/#   /'
+	fail "harness: make vm CMD= mangled its command (status $rc)"
 fi
 finish

@@ -1,9 +1,12 @@
 #!/bin/bash
 # Boot the test VM (QEMU TCG, serial console, initramfs).
 #
-# The guest gets a 64 MB scratch disk (/dev/vda, zeros, discarded after).
+# The guest gets a 64 MB scratch disk (/dev/vda, zeros, discarded after)
+# and a slow one (/dev/vdb, 8 MB, reads throttled to 2 I/Os and 256 KB a
+# second) for the tests of faults that wait for I/O.
 #
-# Environment: KERNEL, INITRD (required); CPUS, MEM, TIMEOUT (seconds),
+# Environment: KERNEL, INITRD (required); ACCEL (kvm|tcg, default kvm if
+# /dev/kvm is usable), ACCEL_ARGS; CPUS, MEM, TIMEOUT (seconds),
 # LOGDIR; CMD (run non-interactively and exit with its status; otherwise an
 # interactive shell); ADD (host files copied into the guest's /root, the
 # command's working directory); APPEND (extra kernel command line).
@@ -41,14 +44,49 @@ if [ -n "$CMD" ] || [ -n "$ADD" ]; then
 fi
 
 truncate -s 64M "$tmp/scratch.img"
+truncate -s 8M "$tmp/slow.img"
 
 cmdline="console=ttyS0,115200 rdinit=/init panic=-1 no5lvl nokaslr"
 cmdline+=" transparent_hugepage=madvise VM_CPUS=$CPUS $APPEND"
-qemu=(qemu-system-x86_64 -M q35 -accel tcg,thread=multi -cpu max
+# KVM where /dev/kvm is usable (real machines), else TCG. ACCEL=tcg or
+# ACCEL=kvm forces one; ACCEL_ARGS replaces the -accel/-cpu pair.
+# Usable means a guest runs: /dev/kvm can exist where KVM does not work
+# (nested without support), so boot the kernel once without an initramfs
+# (it panics and QEMU exits at once) and remember the answer until the
+# host reboots.
+kvm_usable() {
+	local stamp
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
+	stamp=/tmp/mmlock-kvm-probe.$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)
+	if [ ! -f "$stamp" ]; then
+		if timeout 20 qemu-system-x86_64 -M q35 -accel kvm -cpu host -m 256M \
+			-no-reboot -display none -serial none -monitor none \
+			-kernel "$KERNEL" -append "panic=-1" >/dev/null 2>&1; then
+			echo yes >"$stamp"
+		else
+			echo no >"$stamp"
+		fi
+	fi
+	[ "$(cat "$stamp")" = yes ]
+}
+if [ -z "${ACCEL:-}" ]; then
+	ACCEL=tcg
+	kvm_usable && ACCEL=kvm
+fi
+case $ACCEL in
+kvm) accel_args=(-accel kvm -cpu host) ;;
+tcg) accel_args=(-accel tcg,thread=multi -cpu max) ;;
+*) die "ACCEL=$ACCEL: kvm or tcg" ;;
+esac
+[ -n "${ACCEL_ARGS:-}" ] && read -ra accel_args <<<"$ACCEL_ARGS"
+echo "run-vm: $ACCEL (${accel_args[*]}), $CPUS vCPUs, $MEM" >&2
+qemu=(qemu-system-x86_64 -M q35 "${accel_args[@]}"
 	-smp "$CPUS" -m "$MEM" -no-reboot -kernel "$KERNEL" -initrd "$initrd"
 	-append "$cmdline"
 	-drive "file=$tmp/scratch.img,if=none,format=raw,id=scratch"
-	-device virtio-blk-pci,drive=scratch)
+	-device virtio-blk-pci,drive=scratch
+	-drive "file=$tmp/slow.img,if=none,format=raw,id=slow,throttling.iops-read=2,throttling.bps-read=262144"
+	-device virtio-blk-pci,drive=slow)
 
 if [ -z "$CMD" ]; then
 	echo "run-vm: interactive VM ($CPUS vCPUs, $MEM); Ctrl-A X quits QEMU"
