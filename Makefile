@@ -54,7 +54,7 @@ LOADER_SRCS := $(wildcard loader/*.c)
 GUEST_BINS := $(O)/bin/mmlock $(O)/bin/mmlock-selftests $(O)/bin/mmlock-workload \
 	$(O)/bin/mmlock-bench $(O)/bin/mmlock-stress
 
-.PHONY: all deps tree kernel tools policies initramfs vm demo check bench bench-cost \
+.PHONY: all deps tree kernel tools policies initramfs vm demo check check-fresh check-distro kernel-deb bench bench-cost \
 	kernel-patches kernel-tree-reset clean distclean help
 all: initramfs
 
@@ -167,10 +167,12 @@ initramfs: $(INITRAMFS)
 VM_ENV = KERNEL=$(BZIMAGE) INITRD=$(INITRAMFS) CPUS=$(CPUS) MEM=$(MEM) \
 	TIMEOUT=$(TIMEOUT) LOGDIR=$(O)/logs
 
+# CMD as given, unexpanded by make ($ and all), to run-vm.sh's environment.
+override CMD := $(value CMD)
+export CMD
 vm: $(INITRAMFS)
-	@# CMD reaches run-vm.sh through the environment (make exports
-	@# command-line variables), never through the recipe's text: any
-	@# shell command works, quotes and newlines included.
+	@# CMD reaches run-vm.sh through the environment, never through the
+	@# recipe's text: any shell command works, quotes and newlines too.
 	@$(VM_ENV) ADD="$(ADD)" selftests/vm/run-vm.sh
 
 demo: $(INITRAMFS)
@@ -208,6 +210,19 @@ bench-cost: deps
 	@NO_MMLOCK=1 JOBS=$(JOBS) scripts/kernel-build.sh $(PRISTINE_SRC) $(B)/pristine-perf/kernel perf
 	@selftests/bench/cost.sh $(B)/perf/kernel/arch/x86/boot/bzImage $(B)/perf/initramfs.cpio.gz \
 		$(B)/bench $(B)/pristine-perf/kernel/arch/x86/boot/bzImage
+
+# A kernel for a real machine: the series built with a distro config
+# (KCONFIG=/boot/config-..., default Debian's amd64 6.12 config) plus
+# kernel-patches/config-machine.fragment, packaged by bindeb-pkg in build/.
+# check-distro compiles only what the series touches under that config.
+kernel-deb: tree
+	@JOBS=$(JOBS) scripts/kernel-deb.sh $(KSRC) $(B)/deb/kernel "$(KCONFIG)" deb
+check-distro: tree
+	@JOBS=$(JOBS) scripts/kernel-deb.sh $(KSRC) $(B)/deb/check "$(KCONFIG)" check
+
+# The README's two commands on a fresh Debian 12 root (debootstrap), timed.
+check-fresh:
+	@scripts/fresh-machine.sh $(B)/fresh-root
 
 clean:
 	rm -rf $(B)/debug $(B)/perf $(B)/host

@@ -39,18 +39,16 @@ MMLOCK_TUNABLE_LIMITS(range_size, 0, 1ULL << 30);
 
 MMLOCK_SCOPE_TUNABLES();
 
-u64 stat_stock;
-u64 stat_range;
-u64 stat_to_range;
-u64 stat_to_stock;
-u64 stat_waits;
-u64 stat_out_of_scope;
+MMLOCK_COUNTERS(stock, range, to_range, to_stock, waits, out_of_scope);
 
 /*
  * Per-mm state, updated without a lock (LRU maps cannot hold a
  * bpf_spin_lock): counters are atomic, and only the fault that wins the
  * cmpxchg on window_start closes a window and changes the mode. An event
- * racing with the close may land in the next window; that is all.
+ * racing with the close may land in the next window; that is all. Faults
+ * are counted per CPU first (fault_batches) and added to the mm's count
+ * FAULT_BATCH at a time, so that a fault reads the shared state but does
+ * not write it: threads of one mm on different CPUs do not bounce it.
  */
 struct mm_state {
 	u64 window_start;
@@ -67,6 +65,21 @@ struct {
 	__type(key, u64);
 	__type(value, struct mm_state);
 } mm_states SEC(".maps");
+
+#define FAULT_BATCH 32
+
+/* This CPU's faults not yet added to their mm's count. */
+struct fault_batch {
+	u64 mm_id;
+	u64 faults;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct fault_batch);
+} fault_batches SEC(".maps");
 
 static struct mm_state *get_state(u64 mm_id)
 {
@@ -86,31 +99,59 @@ static __always_inline void close_window(struct mm_state *st, u64 elapsed)
 	u64 waits = __sync_lock_test_and_set(&st->waits, 0);
 	u64 wait_ns = __sync_lock_test_and_set(&st->wait_ns, 0);
 	u64 wait_permille = wait_ns * 1000 / (elapsed ?: 1);
-	u64 fault_permille = faults ? waits * 1000 / faults : 0;
+	/* Waits but no fault counted yet: fewer than the batches hold. */
+	u64 fault_permille = faults ? waits * 1000 / faults : waits ? 1000 : 0;
 
 	if (waits && wait_permille >= enter_wait_permille &&
 	    fault_permille >= enter_wait_faults_permille) {
 		if (!st->range)
-			__sync_fetch_and_add(&stat_to_range, 1);
+			mmlock_counter_inc(to_range);
 		st->range = 1;
 		st->calm = 0;
 	} else if (st->range && wait_permille < exit_wait_permille) {
 		if (++st->calm >= calm_windows) {
 			st->range = 0;
 			st->calm = 0;
-			__sync_fetch_and_add(&stat_to_stock, 1);
+			mmlock_counter_inc(to_stock);
 		}
 	} else {
 		st->calm = 0;
 	}
 }
 
+/* Count a fault of st (mm_id) on this CPU, adding to st a batch at a time. */
+static __always_inline void count_fault(struct mm_state *st, u64 mm_id)
+{
+	struct fault_batch *b;
+	u32 key = 0;
+
+	b = bpf_map_lookup_elem(&fault_batches, &key);
+	if (!b) {
+		__sync_fetch_and_add(&st->faults, 1);
+		return;
+	}
+	if (b->mm_id != mm_id) {
+		/* Another mm on this CPU: hand the old one its faults. */
+		struct mm_state *old = b->faults ?
+			bpf_map_lookup_elem(&mm_states, &b->mm_id) : NULL;
+
+		if (old)
+			__sync_fetch_and_add(&old->faults, b->faults);
+		b->mm_id = mm_id;
+		b->faults = 0;
+	}
+	if (++b->faults >= FAULT_BATCH) {
+		__sync_fetch_and_add(&st->faults, b->faults);
+		b->faults = 0;
+	}
+}
+
 /* Count the fault, close the window if it is over; returns the mode. */
-static __always_inline u32 update_mode(struct mm_state *st, u64 now)
+static __always_inline u32 update_mode(struct mm_state *st, u64 mm_id, u64 now)
 {
 	u64 start = st->window_start;
 
-	__sync_fetch_and_add(&st->faults, 1);
+	count_fault(st, mm_id);
 	if (now - start >= window_ms * 1000000ULL &&
 	    __sync_bool_compare_and_swap(&st->window_start, start, now))
 		close_window(st, now - start);
@@ -123,17 +164,17 @@ s32 BPF_PROG(adaptive_fault, struct mmlock_fault_req *req)
 	struct mm_state *st;
 
 	if (!mmlock_in_scope(req)) {
-		__sync_fetch_and_add(&stat_out_of_scope, 1);
+		mmlock_counter_inc(out_of_scope);
 		return MMLOCK_FAULT_VMA;
 	}
 	st = get_state(req->mm_id);
-	if (!st || !update_mode(st, bpf_ktime_get_ns()) ||
+	if (!st || !update_mode(st, req->mm_id, bpf_ktime_get_ns()) ||
 	    req->kind != MMLOCK_VMA_ANON) {
-		__sync_fetch_and_add(&stat_stock, 1);
+		mmlock_counter_inc(stock);
 		return MMLOCK_FAULT_VMA;
 	}
 	mmlock_set_range(req, range_size);
-	__sync_fetch_and_add(&stat_range, 1);
+	mmlock_counter_inc(range);
 	return MMLOCK_FAULT_RANGE;
 }
 
@@ -142,7 +183,7 @@ void BPF_PROG(adaptive_waited, struct mmlock_wait_event *ev)
 {
 	struct mm_state *st = get_state(ev->mm_id);
 
-	__sync_fetch_and_add(&stat_waits, 1);
+	mmlock_counter_inc(waits);
 	if (!st)
 		return;
 	__sync_fetch_and_add(&st->waits, 1);

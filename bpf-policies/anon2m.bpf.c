@@ -25,24 +25,19 @@ bool file_ranges = true;
 
 MMLOCK_SCOPE_TUNABLES();
 
-u64 stat_anon_range;
-u64 stat_anon_stock;
-u64 stat_file_range;
-u64 stat_unknown_range;
-u64 stat_file_stock;
-u64 stat_other_stock;
-u64 stat_out_of_scope;
+MMLOCK_COUNTERS(anon_range, anon_stock, file_range, unknown_range, file_stock,
+		other_stock, out_of_scope);
 
 SEC("struct_ops/anon2m_fault")
 s32 BPF_PROG(anon2m_fault, struct mmlock_fault_req *req)
 {
 	if (!mmlock_in_scope(req)) {
-		__sync_fetch_and_add(&stat_out_of_scope, 1);
+		mmlock_counter_inc(out_of_scope);
 		return MMLOCK_FAULT_VMA;
 	}
 	if (req->kind == MMLOCK_VMA_ANON && anon_ranges) {
 		mmlock_set_range(req, range_size);
-		__sync_fetch_and_add(&stat_anon_range, 1);
+		mmlock_counter_inc(anon_range);
 		return MMLOCK_FAULT_RANGE;
 	}
 	/*
@@ -51,21 +46,21 @@ s32 BPF_PROG(anon2m_fault, struct mmlock_fault_req *req)
 	 */
 	if (req->kind == MMLOCK_VMA_UNKNOWN && anon_ranges) {
 		mmlock_set_range(req, range_size ?: MMLOCK_PMD_SIZE);
-		__sync_fetch_and_add(&stat_unknown_range, 1);
+		mmlock_counter_inc(unknown_range);
 		return MMLOCK_FAULT_RANGE;
 	}
 	if ((req->kind == MMLOCK_VMA_FILE || req->kind == MMLOCK_VMA_SHMEM) &&
 	    file_ranges) {
 		mmlock_set_range(req, 0);
-		__sync_fetch_and_add(&stat_file_range, 1);
+		mmlock_counter_inc(file_range);
 		return MMLOCK_FAULT_RANGE;
 	}
 	if (req->kind == MMLOCK_VMA_ANON)
-		__sync_fetch_and_add(&stat_anon_stock, 1);
+		mmlock_counter_inc(anon_stock);
 	else if (req->kind == MMLOCK_VMA_FILE || req->kind == MMLOCK_VMA_SHMEM)
-		__sync_fetch_and_add(&stat_file_stock, 1);
+		mmlock_counter_inc(file_stock);
 	else
-		__sync_fetch_and_add(&stat_other_stock, 1);
+		mmlock_counter_inc(other_stock);
 	return MMLOCK_FAULT_VMA;
 }
 

@@ -10,14 +10,13 @@ char _license[] SEC("license") = "GPL";
 
 MMLOCK_DESCRIPTION("every fault takes mmap_read_lock: the old mmap_sem behaviour");
 
-u64 stat_waits;
-u64 stat_wait_ns;
+MMLOCK_COUNTERS(waits, wait_ns);
 
 SEC("struct_ops/coarse_waited")
 void BPF_PROG(coarse_waited, struct mmlock_wait_event *ev)
 {
-	__sync_fetch_and_add(&stat_waits, 1);
-	__sync_fetch_and_add(&stat_wait_ns, ev->wait_ns);
+	mmlock_counter_inc(waits);
+	mmlock_counter_add(wait_ns, ev->wait_ns);
 }
 
 /* The flag skips the per-VMA path without calling into BPF per fault. */

@@ -10,20 +10,19 @@ char _license[] SEC("license") = "GPL";
 
 MMLOCK_DESCRIPTION("per-VMA fast path, mmap_lock fallback: the kernel's own behaviour");
 
-u64 stat_faults;
-u64 stat_waits;
+MMLOCK_COUNTERS(faults, waits);
 
 SEC("struct_ops/stock_fault")
 s32 BPF_PROG(stock_fault, struct mmlock_fault_req *req)
 {
-	__sync_fetch_and_add(&stat_faults, 1);
+	mmlock_counter_inc(faults);
 	return MMLOCK_FAULT_VMA;
 }
 
 SEC("struct_ops/stock_waited")
 void BPF_PROG(stock_waited, struct mmlock_wait_event *ev)
 {
-	__sync_fetch_and_add(&stat_waits, 1);
+	mmlock_counter_inc(waits);
 }
 
 MMLOCK_OPS_DEFINE(stock_ops, .fault = (void *)stock_fault,

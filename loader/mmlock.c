@@ -30,6 +30,8 @@
 #include <linux/mmlock_ext.h>
 #include <bpf/libbpf.h>
 
+#include "counters.h"
+#include "stats.h"
 #include "tunables.h"
 
 #define PIN_DIR "/sys/fs/bpf/mmlock"
@@ -315,6 +317,7 @@ struct cmd_opts {
 	int nsets;
 	bool on_contention;
 	bool json;
+	bool all;	/* stats: the counters at 0 too */
 	int watch;
 };
 
@@ -378,6 +381,7 @@ static void unpin_all(void)
 		snprintf(path, sizeof(path), PIN_DIR "/%s", pin_names[s]);
 		unlink(path);
 	}
+	unlink(PIN_DIR "/" COUNTERS_MAP);
 	unlink(PIN_DIR "/ops");
 	unlink(PIN_DIR "/link");
 	rmdir(PIN_DIR);
@@ -389,15 +393,16 @@ static void unpin_all(void)
  */
 static int pin_maps(struct policy *p)
 {
+	struct bpf_map *map;
 	char path[PATH_MAX];
 
 	if (mkdir(PIN_DIR, 0700) && errno != EEXIST)
 		return -errno;
 	for (int s = -1; s < NR_SECTIONS; s++) {
-		struct bpf_map *map = s < 0 ? p->ops : p->sec_maps[s];
 		const char *name = s < 0 ? "ops" : pin_names[s];
 		int err;
 
+		map = s < 0 ? p->ops : p->sec_maps[s];
 		snprintf(path, sizeof(path), PIN_DIR "/%s", name);
 		unlink(path);
 		if (!map)
@@ -406,6 +411,12 @@ static int pin_maps(struct policy *p)
 		if (err)
 			return err;
 	}
+	/* The per-CPU counters of MMLOCK_COUNTERS(), if the policy has any. */
+	snprintf(path, sizeof(path), PIN_DIR "/" COUNTERS_MAP);
+	unlink(path);
+	map = bpf_object__find_map_by_name(p->obj, COUNTERS_MAP);
+	if (map && bpf_obj_pin(bpf_map__fd(map), path))
+		return -errno;
 	return 0;
 }
 
@@ -479,6 +490,7 @@ static int parse_opts(int argc, char **argv, struct cmd_opts *o, bool allow_set,
 		{ "on-contention", no_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "watch", required_argument, NULL, 'w' },
+		{ "all", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -487,7 +499,7 @@ static int parse_opts(int argc, char **argv, struct cmd_opts *o, bool allow_set,
 	memset(o, 0, sizeof(*o));
 	o->sets = calloc(argc + 1, sizeof(char *));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:cjw:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:cjw:ah", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			if (!allow_set)
@@ -510,6 +522,11 @@ static int parse_opts(int argc, char **argv, struct cmd_opts *o, bool allow_set,
 			o->watch = atoi(optarg);
 			if (o->watch <= 0)
 				return fail("--watch needs a positive number of seconds");
+			break;
+		case 'a':
+			if (!allow_watch)
+				goto bad;
+			o->all = true;
 			break;
 		case 'h':
 			printf("usage: %s\n", usage);
@@ -740,6 +757,20 @@ static int cmd_set(int argc, char **argv)
 		loaded_close(&l);
 		return 1;
 	}
+	/* The MMLOCK_COUNTERS() ones are not variables: say what they are. */
+	for (int i = optind; i < argc; i++) {
+		struct policy_counters pc;
+		size_t len = strcspn(argv[i], "=");
+
+		if (counters_read(PIN_DIR "/" COUNTERS_MAP, &pc))
+			break;
+		for (int c = 0; c < pc.n; c++) {
+			if (strlen(pc.name[c]) != len || strncmp(pc.name[c], argv[i], len))
+				continue;
+			loaded_close(&l);
+			return fail("'%s' is a counter, not a tunable", pc.name[c]);
+		}
+	}
 	err = vars_assign(&l.vars, argv + optind, argc - optind, true);
 	for (int i = optind; !err && i < argc; i++) {
 		char name[64], val[300];
@@ -862,27 +893,42 @@ static int cmd_status(int argc, char **argv)
 	return 0;
 }
 
-static void print_stats(bool json)
+/*
+ * The kernel's counters and the policy's: its MMLOCK_COUNTERS() (summed
+ * over the CPUs) and, for policies built without them, its stat_*
+ * globals. Humans get groups, shares and, from prev (dt seconds earlier),
+ * rates; JSON gets every counter.
+ */
+static void print_stats(bool json, bool all, struct stats_sample *prev,
+			double dt)
 {
-	struct kv kv[64];
+	struct stats_sample ks;
+	struct policy_counters pc = { 0 };
 	struct loaded l;
 	bool have_policy, first = true;
-	int n = read_kv_file(SYSFS_DIR "/stats", kv, 64);
 
-	if (n < 0) {
-		fail("%s/stats: %s", SYSFS_DIR, strerror(-n));
+	if (stats_read(SYSFS_DIR "/stats", &ks)) {
+		fail("%s/stats: %s", SYSFS_DIR, strerror(errno));
 		return;
 	}
 	have_policy = have_pins() && !loaded_open(&l);
+	if (have_policy && counters_read(PIN_DIR "/" COUNTERS_MAP, &pc))
+		pc.n = 0;
 	if (json) {
 		printf("{\"kernel\": {");
-		for (int i = 0; i < n; i++)
-			printf("%s\"%s\": %s", i ? ", " : "", kv[i].key, kv[i].value);
+		for (int i = 0; i < ks.n; i++)
+			printf("%s\"%s\": %llu", i ? ", " : "", ks.name[i], ks.v[i]);
 		printf("}, \"policy\": {");
 	} else {
-		printf("%-32s %16s\n", "kernel counter", "value");
-		for (int i = 0; i < n; i++)
-			printf("%-32s %16s\n", kv[i].key, kv[i].value);
+		stats_print(&ks, prev, dt, all);
+	}
+	for (int i = 0; i < pc.n; i++) {
+		if (json)
+			printf("%s\"%s\": %llu", first ? "" : ", ", pc.name[i], pc.v[i]);
+		else
+			printf("%s  %-30s %14llu\n", first ? "policy counters\n" : "",
+			       pc.name[i], pc.v[i]);
+		first = false;
 	}
 	for (int i = 0; have_policy && i < l.vars.n; i++) {
 		struct policy_var *v = &l.vars.v[i];
@@ -894,7 +940,7 @@ static void print_stats(bool json)
 		if (json)
 			printf("%s\"%s\": %s", first ? "" : ", ", v->name + 5, val);
 		else
-			printf("%s%-32s %16s\n", first ? "\npolicy counter\n" : "",
+			printf("%s  %-30s %14s\n", first ? "policy counters\n" : "",
 			       v->name + 5, val);
 		first = false;
 	}
@@ -902,6 +948,8 @@ static void print_stats(bool json)
 		printf("}}\n");
 	if (have_pins())
 		loaded_close(&l);
+	if (prev)
+		*prev = ks;
 }
 
 static volatile sig_atomic_t exiting;
@@ -913,7 +961,9 @@ static void on_signal(int sig)
 
 static int cmd_stats(int argc, char **argv)
 {
-	const char *usage = "mmlock stats [--watch SECONDS] [--json]";
+	const char *usage = "mmlock stats [-a|--all] [--watch SECONDS] [--json]";
+	struct stats_sample prev = { 0 };
+	bool have_prev = false;
 	struct cmd_opts o;
 	struct kstatus st;
 
@@ -922,7 +972,7 @@ static int cmd_stats(int argc, char **argv)
 	if (kernel_status(&st))
 		return 1;
 	if (!o.watch) {
-		print_stats(o.json);
+		print_stats(o.json, o.all, NULL, 0);
 		return 0;
 	}
 	signal(SIGINT, on_signal);
@@ -932,9 +982,12 @@ static int cmd_stats(int argc, char **argv)
 			printf("\033[H\033[2J");
 		kernel_status(&st);
 		if (!o.json)
-			printf("mmlock: %s %s\n\n", status_get(&st, "state"),
-			       status_get(&st, "policy"));
-		print_stats(o.json);
+			printf("mmlock: %s %s (every %d s; rates since the last)\n\n",
+			       status_get(&st, "state"), status_get(&st, "policy"),
+			       o.watch);
+		/* The first sample has no rates; later ones, since the last. */
+		print_stats(o.json, o.all, &prev, have_prev ? o.watch : 0);
+		have_prev = true;
 		fflush(stdout);
 		sleep(o.watch);
 	}
@@ -1038,7 +1091,7 @@ static const struct command {
 	{ "swap", cmd_swap, "replace the active policy atomically" },
 	{ "set", cmd_set, "change tunables of the active policy: VAR=VALUE..." },
 	{ "get", cmd_get, "show tunables of the active policy" },
-	{ "stats", cmd_stats, "kernel and policy counters (--watch N, --json)" },
+	{ "stats", cmd_stats, "kernel and policy counters, grouped (-a, --watch N, --json)" },
 	{ "status", cmd_status, "state, active policy, last exit reason (--json)" },
 	{ "unload", cmd_unload, "detach the active policy" },
 	{ "run", cmd_run, "attach in the foreground, print stats, detach on Ctrl-C" },

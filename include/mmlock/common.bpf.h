@@ -14,6 +14,36 @@
 #define MMLOCK_PMD_SIZE (2ULL << 20)
 #define MMLOCK_PAGE_SIZE 4096ULL
 
+/*
+ * Counters that do not bounce between CPUs. Declare a policy's counters
+ * once, MMLOCK_COUNTERS(anon_range, file_range), and bump one with
+ * mmlock_counter_inc(anon_range) or mmlock_counter_add(wait_ns, n). They
+ * live in a per-CPU array map named mmlock_counters whose value type names
+ * them; `mmlock stats` shows their sums over the CPUs. Callbacks run with
+ * preemption off, so a plain add on this CPU's copy is enough.
+ */
+#define MMLOCK_COUNTERS(...)                                                \
+	struct mmlock_counters {                                            \
+		u64 __VA_ARGS__;                                            \
+	};                                                                  \
+	struct {                                                            \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                    \
+		__uint(max_entries, 1);                                     \
+		__type(key, u32);                                           \
+		__type(value, struct mmlock_counters);                      \
+	} mmlock_counters SEC(".maps")
+
+#define mmlock_counter_add(name, n)                                         \
+	({                                                                  \
+		u32 ___key = 0;                                             \
+		struct mmlock_counters *___c =                              \
+			bpf_map_lookup_elem(&mmlock_counters, &___key);     \
+		if (___c)                                                   \
+			___c->name += (n);                                  \
+	})
+
+#define mmlock_counter_inc(name) mmlock_counter_add(name, 1)
+
 void mmlock_bpf_error_bstr(char *fmt, unsigned long long *data,
 			   u32 data__sz) __ksym;
 

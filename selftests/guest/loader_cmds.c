@@ -171,7 +171,7 @@ static enum mmlock_test_status errors_run(void *ctx)
 	EXPECT_ERR("already loaded", "load stock");
 	CHECK(strstr(out, "anon2m"), "does not say which policy is loaded: %s", out);
 	EXPECT_ERR("unknown tunable 'nosuch'", "set nosuch=1");
-	EXPECT_ERR("is a counter", "set stat_anon_range=0");
+	EXPECT_ERR("is a counter", "set anon_range=0");
 	EXPECT_ERR("outside the policy's limits", "set range_size=2G");
 	EXPECT_ERR("not a number", "set range_size=lots");
 	EXPECT_ERR("not a boolean", "set anon_ranges=maybe");

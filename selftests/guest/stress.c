@@ -152,16 +152,16 @@ static long long summary_field(const char *text, const char *name)
 	return p ? atoll(p + strlen(key)) : -1;
 }
 
-/* A policy counter (stat_NAME) from "mmlock stats"; -1 if absent. */
+/* A policy counter from "mmlock stats --json"; -1 if absent. */
 static long long policy_counter(const char *name)
 {
 	static char buf[8192];
 	char key[64];
 	const char *p;
 
-	if (run_cmd_output(buf, sizeof(buf), "mmlock stats 2>&1"))
+	if (run_cmd_output(buf, sizeof(buf), "mmlock stats --json 2>&1"))
 		return -1;
-	snprintf(key, sizeof(key), "\n%s ", name);
+	snprintf(key, sizeof(key), "\"%s\": ", name);
 	p = strstr(buf, key);
 	return p ? atoll(p + strlen(key)) : -1;
 }

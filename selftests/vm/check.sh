@@ -111,7 +111,8 @@ fi
 out=$(make -s --no-print-directory -C "$top" vm CMD='printf "<%s>\n" "a  b" '\''$HOME'\''
 echo second line; exit 4' 2>&1)
 rc=$?
-if [ "$rc" = 4 ] && echo "$out" | grep -qx '<a  b>' &&
+if [ "$rc" != 0 ] && echo "$out" | grep -qx 'mmlock-vm: exit status 4' &&
+	echo "$out" | grep -qx '<a  b>' &&
 	echo "$out" | grep -qx '<\$HOME>' && echo "$out" | grep -qx 'second line'; then
 	pass "harness: make vm CMD= keeps quotes, \$ and newlines"
 else
