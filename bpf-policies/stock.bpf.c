@@ -25,5 +25,7 @@ void BPF_PROG(stock_waited, struct mmlock_wait_event *ev)
 	mmlock_counter_inc(waits);
 }
 
+/* It never reads the VMA hint: the kernel skips the walk that fills it. */
 MMLOCK_OPS_DEFINE(stock_ops, .fault = (void *)stock_fault,
-		  .waited = (void *)stock_waited, .name = "stock");
+		  .waited = (void *)stock_waited, .flags = MMLOCK_F_NO_VMA_HINT,
+		  .name = "stock");

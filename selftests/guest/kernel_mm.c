@@ -570,7 +570,8 @@ static enum mmlock_test_status kmm_none(void *ctx)
 
 static enum mmlock_test_status kmm_policy(const struct kmm_policy *p)
 {
-	struct kmm_result res[KMM_MAX];
+	struct kmm_result res[KMM_MAX], first[KMM_MAX];
+	bool rerun[KMM_MAX] = { false };
 	struct stats s0, s1;
 	char out[1024], seq0[32] = "", seq1[32] = "", state[32] = "";
 	int differ = 0;
@@ -590,6 +591,18 @@ static enum mmlock_test_status kmm_policy(const struct kmm_policy *p)
 	mmlock_status("enable_seq", seq0, sizeof(seq0));
 	read_stats(&s0);
 	secs = run_all(p->tag, res);
+	/*
+	 * A test that differs runs once more under the policy: timing-bound
+	 * upstream tests (KSM's waits for ksmd scans) can fail on a loaded
+	 * host; a real difference shows twice. Both results are printed.
+	 */
+	for (int i = 0; i < nr_cases; i++) {
+		if (same(&res[i], &baseline[i]))
+			continue;
+		first[i] = res[i];
+		rerun[i] = true;
+		run_case(&cases[i], p->tag, &res[i]);
+	}
 	read_stats(&s1);
 	mmlock_status("enable_seq", seq1, sizeof(seq1));
 	mmlock_status("state", state, sizeof(state));
@@ -614,10 +627,15 @@ static enum mmlock_test_status kmm_policy(const struct kmm_policy *p)
 		bool d = !same(&res[i], &baseline[i]);
 
 		if (d)
-			snprintf(note, sizeof(note), "DIFFERS (no policy: exit %s ok %d fail %d skip %d)",
+			snprintf(note, sizeof(note), "DIFFERS%s (no policy: exit %s ok %d fail %d skip %d)",
+				 rerun[i] ? " twice" : "",
 				 status_str(baseline[i].status, sb, sizeof(sb)),
 				 baseline[i].ok, baseline[i].fail, baseline[i].skip);
-		print_row(&cases[i], &res[i], d ? note : "same");
+		else if (rerun[i])
+			snprintf(note, sizeof(note), "same on a re-run (first: exit %s ok %d fail %d skip %d)",
+				 status_str(first[i].status, sb, sizeof(sb)),
+				 first[i].ok, first[i].fail, first[i].skip);
+		print_row(&cases[i], &res[i], d ? note : rerun[i] ? note : "same");
 		differ += d;
 	}
 	for (int i = 0; i < nr_cases; i++)

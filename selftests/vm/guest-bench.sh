@@ -17,7 +17,9 @@ delta() {
 		if (k ~ /^(decide|path|fallback|wait|policy|writer)/) printf " k_%s=%d", k, w - v } }'
 }
 
-echo "bench: $reps reps x $secs s, $cpus vCPUs, kernel $(uname -r)"
+# run-vm.sh passes its accelerator on the kernel command line.
+accel=$(sed -n 's/.*VM_ACCEL=\([^ ]*\).*/\1/p' /proc/cmdline)
+echo "bench: $reps reps x $secs s, $cpus vCPUs, ${accel:-unknown} accelerator, kernel $(uname -r)"
 for rep in $(seq "$reps"); do
 	for pol in $policies; do
 		case $pol in

@@ -49,7 +49,10 @@ cat <<'EOF'
 ratio: the faulting thread's speed with the writer over its speed alone
 (none: no policy; the kernel counts waits only while a policy is loaded).
 Under stock the writer's VMA splits make the faulter wait for mmap_lock;
-under anon2m it keeps its speed and the writer runs many times faster.
+under anon2m its faults lock only their 2 MB range and do not wait, and
+the writer does not wait for them. On a quiet host anon2m keeps the ratio
+near 1 and the writer several times faster; a busy host (or this VM
+sharing its cores) blurs the rates, not the waits.
 EOF
 
 step uname -r

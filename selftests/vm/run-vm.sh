@@ -46,8 +46,6 @@ fi
 truncate -s 64M "$tmp/scratch.img"
 truncate -s 8M "$tmp/slow.img"
 
-cmdline="console=ttyS0,115200 rdinit=/init panic=-1 no5lvl nokaslr"
-cmdline+=" transparent_hugepage=madvise VM_CPUS=$CPUS $APPEND"
 # KVM where /dev/kvm is usable (real machines), else TCG. ACCEL=tcg or
 # ACCEL=kvm forces one; ACCEL_ARGS replaces the -accel/-cpu pair.
 # Usable means a guest runs: /dev/kvm can exist where KVM does not work
@@ -80,6 +78,8 @@ tcg) accel_args=(-accel tcg,thread=multi -cpu max) ;;
 esac
 [ -n "${ACCEL_ARGS:-}" ] && read -ra accel_args <<<"$ACCEL_ARGS"
 echo "run-vm: $ACCEL (${accel_args[*]}), $CPUS vCPUs, $MEM" >&2
+cmdline="console=ttyS0,115200 rdinit=/init panic=-1 no5lvl nokaslr"
+cmdline+=" transparent_hugepage=madvise VM_CPUS=$CPUS VM_ACCEL=$ACCEL $APPEND"
 qemu=(qemu-system-x86_64 -M q35 "${accel_args[@]}"
 	-smp "$CPUS" -m "$MEM" -no-reboot -kernel "$KERNEL" -initrd "$initrd"
 	-append "$cmdline"
