@@ -113,6 +113,16 @@ static void cleanup_policy(void *ctx)
 	unload();
 }
 
+/* Register safety_NAME, run by NAME_run(); knobs and policy reset after. */
+#define SAFETY_TEST(__name, __desc)                    \
+	static struct mmlock_test __name##_test = {    \
+		.name = "safety_" #__name,             \
+		.description = __desc,                 \
+		.run = __name##_run,                   \
+		.cleanup = cleanup_policy,             \
+	};                                             \
+	REGISTER_MMLOCK_TEST(__name##_test)
+
 /* ---- safety_slow_io ---------------------------------------------------- */
 
 #define SLOW_LEN (4UL << 20)
@@ -272,13 +282,8 @@ static enum mmlock_test_status slow_io_run(void *ctx)
 	return MMLOCK_TEST_PASS;
 }
 
-static struct mmlock_test slow_io_test = {
-	.name = "safety_slow_io",
-	.description = "a file fault waiting for slow I/O holds no range: other tasks' mlock/fork/mremap do not wait",
-	.run = slow_io_run,
-	.cleanup = cleanup_policy,
-};
-REGISTER_MMLOCK_TEST(slow_io_test)
+SAFETY_TEST(slow_io,
+	    "a file fault waiting for slow I/O holds no range: other tasks' mlock/fork/mremap do not wait");
 
 /* ---- safety_kill_writer ------------------------------------------------ */
 
@@ -379,13 +384,8 @@ static enum mmlock_test_status kill_writer_run(void *ctx)
 	return MMLOCK_TEST_PASS;
 }
 
-static struct mmlock_test kill_writer_test = {
-	.name = "safety_kill_writer",
-	.description = "mmap/munmap waiting for a range held by a fault die promptly on SIGKILL",
-	.run = kill_writer_run,
-	.cleanup = cleanup_policy,
-};
-REGISTER_MMLOCK_TEST(kill_writer_test)
+SAFETY_TEST(kill_writer,
+	    "mmap/munmap waiting for a range held by a fault die promptly on SIGKILL");
 
 /* ---- safety_hint_race -------------------------------------------------- */
 
@@ -466,13 +466,8 @@ static enum mmlock_test_status hint_race_run(void *ctx)
 	return MMLOCK_TEST_PASS;
 }
 
-static struct mmlock_test hint_race_test = {
-	.name = "safety_hint_race",
-	.description = "munmap racing the policy's VMA hint never ejects the policy or shows a kernel address",
-	.run = hint_race_run,
-	.cleanup = cleanup_policy,
-};
-REGISTER_MMLOCK_TEST(hint_race_test)
+SAFETY_TEST(hint_race,
+	    "munmap racing the policy's VMA hint never ejects the policy or shows a kernel address");
 
 /* ---- safety_window ----------------------------------------------------- */
 
@@ -588,10 +583,5 @@ static enum mmlock_test_status window_run(void *ctx)
 	return MMLOCK_TEST_PASS;
 }
 
-static struct mmlock_test window_test = {
-	.name = "safety_window",
-	.description = "readers never spin on a VMA window that sleeps (dup_anon_vma)",
-	.run = window_run,
-	.cleanup = cleanup_policy,
-};
-REGISTER_MMLOCK_TEST(window_test)
+SAFETY_TEST(window,
+	    "readers never spin on a VMA window that sleeps (dup_anon_vma)");
