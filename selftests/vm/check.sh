@@ -48,6 +48,14 @@ for p in "$top"/kernel-patches/*.patch; do
 	fi
 done
 
+echo "== the series under a distro config (Debian's amd64 6.12)"
+if out=$(make -s --no-print-directory -C "$top" check-distro 2>&1); then
+	pass "distro config: mm/ arch/x86/mm/ kernel/locking/ kernel/bpf/ compile ($(echo "$out" | sed -n 's/^kernel-deb: done in //p'))"
+else
+	echo "$out" | tail -30 | sed 's/^/#   /'
+	fail "distro config: the touched directories do not compile"
+fi
+
 echo "== kernel documentation"
 for d in "$KSRC"/Documentation/mm/mmlock_ext.rst; do
 	if out=$(python3 "$top/scripts/rst-check.py" "$d" 2>&1); then
