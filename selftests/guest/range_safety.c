@@ -36,17 +36,9 @@
 #define INJECT_DIR "/sys/kernel/debug/mmlock/"
 #define SLOW_DISK "/dev/vdb"
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 static double ms_since(uint64_t t0)
 {
-	return (now_ns() - t0) / 1e6;
+	return (fine_now_ns() - t0) / 1e6;
 }
 
 /* Write v to the injection knob inject_<knob>; -1 if it is absent. */
@@ -137,7 +129,7 @@ struct slow_io {
 static void *slow_faulter(void *arg)
 {
 	struct slow_io *s = arg;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = fine_now_ns();
 
 	s->word = *(volatile uint64_t *)(s->v + SLOW_LEN / 2);
 	s->fault_ms = ms_since(t0);
@@ -208,7 +200,7 @@ static int slow_round(int fd, char *anon, int op, double *op_ms,
 	usleep(100 * 1000);
 	/* The op starts while the faulter waits for the disk. */
 	*overlapped = !s.done;
-	t0 = now_ns();
+	t0 = fine_now_ns();
 	if (run_op(op, anon))
 		*bad = true;
 	*op_ms = ms_since(t0);
@@ -365,7 +357,7 @@ static enum mmlock_test_status kill_writer_run(void *ctx)
 			    CLONE_VM | SIGCHLD, &w);
 		CHECK(pid > 0, "clone: %s", strerror(errno));
 		usleep(300 * 1000);
-		t0 = now_ns();
+		t0 = fine_now_ns();
 		kill(pid, SIGKILL);
 		CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
 		kill_ms = ms_since(t0);
