@@ -45,10 +45,7 @@ MMLOCK_COUNTERS(stock, range, to_range, to_stock, waits, out_of_scope);
  * Per-mm state, updated without a lock (LRU maps cannot hold a
  * bpf_spin_lock): counters are atomic, and only the fault that wins the
  * cmpxchg on window_start closes a window and changes the mode. An event
- * racing with the close may land in the next window; that is all. Faults
- * are counted per CPU first (fault_batches) and added to the mm's count
- * FAULT_BATCH at a time, so that a fault reads the shared state but does
- * not write it: threads of one mm on different CPUs do not bounce it.
+ * racing with the close may land in the next window; that is all.
  */
 struct mm_state {
 	u64 window_start;
@@ -68,18 +65,28 @@ struct {
 
 #define FAULT_BATCH 32
 
-/* This CPU's faults not yet added to their mm's count. */
-struct fault_batch {
+/*
+ * This CPU's view of the last mm that faulted on it: its mode until the
+ * end of the window it was read in, and its faults not yet added to its
+ * count. A fault that finds its mm here, in that window, and not a full
+ * batch, neither looks up nor writes the shared per-mm state: threads of
+ * one mm on different CPUs do not bounce it, and the common fault costs
+ * one per-CPU lookup. Another CPU's mode change reaches this CPU at the
+ * end of the cached window, at most window_ms later.
+ */
+struct cpu_view {
 	u64 mm_id;
 	u64 faults;
+	u64 valid_until;	/* ns: the end of the cached window */
+	u32 range;		/* the mm's mode in that window */
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, u32);
-	__type(value, struct fault_batch);
-} fault_batches SEC(".maps");
+	__type(value, struct cpu_view);
+} cpu_views SEC(".maps");
 
 static struct mm_state *get_state(u64 mm_id)
 {
@@ -119,57 +126,70 @@ static __always_inline void close_window(struct mm_state *st, u64 elapsed)
 	}
 }
 
-/* Count a fault of st (mm_id) on this CPU, adding to st a batch at a time. */
-static __always_inline void count_fault(struct mm_state *st, u64 mm_id)
+/*
+ * The slow path: hand the CPU's pending faults to their mm, close the
+ * window if it is over, and cache the mode of @mm_id until its end.
+ */
+static __always_inline u32 refresh_view(struct cpu_view *v, u64 mm_id,
+					u64 now)
 {
-	struct fault_batch *b;
-	u32 key = 0;
+	u64 window_ns = window_ms * 1000000ULL;
+	struct mm_state *st;
+	u64 start;
 
-	b = bpf_map_lookup_elem(&fault_batches, &key);
-	if (!b) {
-		__sync_fetch_and_add(&st->faults, 1);
-		return;
-	}
-	if (b->mm_id != mm_id) {
-		/* Another mm on this CPU: hand the old one its faults. */
-		struct mm_state *old = b->faults ?
-			bpf_map_lookup_elem(&mm_states, &b->mm_id) : NULL;
+	if (v->faults && v->mm_id != mm_id) {
+		struct mm_state *old = bpf_map_lookup_elem(&mm_states,
+							   &v->mm_id);
 
 		if (old)
-			__sync_fetch_and_add(&old->faults, b->faults);
-		b->mm_id = mm_id;
-		b->faults = 0;
+			__sync_fetch_and_add(&old->faults, v->faults);
+		v->faults = 0;
 	}
-	if (++b->faults >= FAULT_BATCH) {
-		__sync_fetch_and_add(&st->faults, b->faults);
-		b->faults = 0;
+	st = get_state(mm_id);
+	if (!st) {
+		v->mm_id = 0;
+		return 0;
 	}
+	__sync_fetch_and_add(&st->faults, v->faults + 1);
+	v->faults = 0;
+	start = st->window_start;
+	if (now - start >= window_ns &&
+	    __sync_bool_compare_and_swap(&st->window_start, start, now)) {
+		close_window(st, now - start);
+		start = now;
+	}
+	v->mm_id = mm_id;
+	v->range = st->range;
+	v->valid_until = start + window_ns;
+	return v->range;
 }
 
-/* Count the fault, close the window if it is over; returns the mode. */
-static __always_inline u32 update_mode(struct mm_state *st, u64 mm_id, u64 now)
+/* Count the fault; returns the mm's mode (1 = RANGE). */
+static __always_inline u32 fault_mode(u64 mm_id)
 {
-	u64 start = st->window_start;
+	u64 now = bpf_ktime_get_ns();
+	struct cpu_view *v;
+	u32 key = 0;
 
-	count_fault(st, mm_id);
-	if (now - start >= window_ms * 1000000ULL &&
-	    __sync_bool_compare_and_swap(&st->window_start, start, now))
-		close_window(st, now - start);
-	return st->range;
+	v = bpf_map_lookup_elem(&cpu_views, &key);
+	if (!v)
+		return 0;
+	if (v->mm_id == mm_id && now < v->valid_until &&
+	    v->faults + 1 < FAULT_BATCH) {
+		v->faults++;
+		return v->range;
+	}
+	return refresh_view(v, mm_id, now);
 }
 
 SEC("struct_ops/adaptive_fault")
 s32 BPF_PROG(adaptive_fault, struct mmlock_fault_req *req)
 {
-	struct mm_state *st;
-
 	if (!mmlock_in_scope(req)) {
 		mmlock_counter_inc(out_of_scope);
 		return MMLOCK_FAULT_VMA;
 	}
-	st = get_state(req->mm_id);
-	if (!st || !update_mode(st, req->mm_id, bpf_ktime_get_ns()) ||
-	    req->kind != MMLOCK_VMA_ANON) {
+	if (!fault_mode(req->mm_id) || req->kind != MMLOCK_VMA_ANON) {
 		mmlock_counter_inc(stock);
 		return MMLOCK_FAULT_VMA;
 	}

@@ -243,6 +243,55 @@ static struct mmlock_test set = {
 };
 REGISTER_MMLOCK_TEST(set);
 
+/* A policy counter from `mmlock stats --json`; -1 if absent. */
+static long long policy_counter(const char *name)
+{
+	char key[64];
+	const char *p;
+
+	if (MMLOCK("stats --json") != 0)
+		return -1;
+	snprintf(key, sizeof(key), "\"%s\":", name);
+	p = strstr(out, key);
+	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+/*
+ * adaptive starts an mm on the stock path and moves it to ranges once its
+ * faults wait for mmap_lock: a writer mprotecting a far page of the
+ * faulting VMA makes them wait on the stock path. Its per-CPU view of the
+ * mode must still see the switch, and stay on stock with nothing to wait
+ * for.
+ */
+static enum mmlock_test_status adaptive_switch_run(void *ctx)
+{
+	long long to_range, range, range_calm;
+
+	EXPECT_OK("load adaptive");
+	EXPECT_OK("set window_ms=10");
+	CHECK(run_cmd("mmlock-workload 1 1 >/dev/null") == 0, "workload");
+	range_calm = policy_counter("range");
+	CHECK(range_calm == 0 && policy_counter("to_range") == 0,
+	      "a workload without waits went to ranges: %s", out);
+	CHECK(run_cmd("mmlock-bench mprotect-far 2 1 >/dev/null") == 0,
+	      "mmlock-bench mprotect-far failed");
+	to_range = policy_counter("to_range");
+	range = policy_counter("range");
+	CHECK(to_range >= 1 && range > 0,
+	      "no switch to ranges under a far mprotect writer (to_range %lld, range %lld): %s",
+	      to_range, range, out);
+	return MMLOCK_TEST_PASS;
+}
+
+static struct mmlock_test adaptive_switch = {
+	.name = "adaptive_switches_on_waits",
+	.description = "adaptive stays on stock without waits and moves an mm to ranges when its faults wait",
+	.setup = need_kernel,
+	.run = adaptive_switch_run,
+	.cleanup = unload,
+};
+REGISTER_MMLOCK_TEST(adaptive_switch);
+
 #define SWAPS 100
 
 static enum mmlock_test_status swap_run(void *ctx)

@@ -76,6 +76,22 @@ static inline unsigned long rl_rand_below(u64 *state, unsigned long n)
 	return rl_rand(state) % n;
 }
 
+/* Granule of the readers' fast path in the tests: 16, so ranges of the
+ * model's random lengths lie in one granule or span several. */
+#define RL_GRANULE_SHIFT 4
+
+/* Nothing held or waiting: the tree is empty and so are the buckets. */
+static inline bool rl_tree_idle(const struct range_rwlock_tree *tree)
+{
+	if (tree->root.rb_root.rb_node)
+		return false;
+	for (int i = 0; tree->fast && i < RANGE_RWLOCK_BUCKETS; i++)
+		if (tree->buckets[i].writers ||
+		    tree->buckets[i].readers.next != &tree->buckets[i].readers)
+			return false;
+	return true;
+}
+
 static inline bool rl_overlap(unsigned long s1, unsigned long l1,
 			      unsigned long s2, unsigned long l2)
 {

@@ -45,6 +45,50 @@ typedef uint64_t u64;
 #define EXPORT_SYMBOL(sym)
 #define _RET_IP_ ((unsigned long)__builtin_return_address(0))
 
+/* cache.h: padding as with CONFIG_SMP, so that the benchmark sees it. */
+#define ____cacheline_aligned_in_smp __attribute__((__aligned__(64)))
+
+/* types.h, list.h */
+struct list_head {
+	struct list_head *next, *prev;
+};
+
+static inline void INIT_LIST_HEAD(struct list_head *list)
+{
+	list->next = list;
+	list->prev = list;
+}
+
+static inline void list_add(struct list_head *new, struct list_head *head)
+{
+	new->next = head->next;
+	new->prev = head;
+	head->next->prev = new;
+	head->next = new;
+}
+
+static inline void list_del(struct list_head *entry)
+{
+	entry->next->prev = entry->prev;
+	entry->prev->next = entry->next;
+	entry->next = entry->prev = NULL;
+}
+
+static inline bool list_empty(const struct list_head *head)
+{
+	return head->next == head;
+}
+
+#define list_entry(ptr, type, member) container_of(ptr, type, member)
+#define list_for_each_entry_safe(pos, n, head, member)                      \
+	for (pos = list_entry((head)->next, typeof(*pos), member),          \
+	    n = list_entry(pos->member.next, typeof(*pos), member);         \
+	     &pos->member != (head);                                        \
+	     pos = n, n = list_entry(n->member.next, typeof(*n), member))
+
+/* string.h */
+#include <string.h>
+
 /* atomic.h */
 typedef struct {
 	int64_t counter;
@@ -94,6 +138,7 @@ struct lock_class_key {
 };
 
 #define lockdep_assert_held(l) do { } while (0)
+#define lockdep_set_class(l, k) ((void)(k))
 #define rwsem_acquire(l, s, t, i) do { } while (0)
 #define rwsem_acquire_read(l, s, t, i) do { } while (0)
 #define rwsem_release(l, i) do { } while (0)
