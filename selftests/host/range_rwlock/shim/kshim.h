@@ -40,6 +40,8 @@ typedef uint64_t u64;
 #define smp_load_acquire(p) __atomic_load_n(p, __ATOMIC_ACQUIRE)
 #define rcu_assign_pointer(p, v) __atomic_store_n(&(p), v, __ATOMIC_RELEASE)
 #define rcu_dereference_raw(p) READ_ONCE(p)
+#define data_race(x) READ_ONCE(x)
+#define BITS_PER_LONG 64
 #define container_of(ptr, type, member) \
 	((type *)((char *)(ptr) - offsetof(type, member)))
 #define EXPORT_SYMBOL(sym)
