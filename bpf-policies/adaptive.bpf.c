@@ -8,7 +8,7 @@
  *  - time is cut into windows of window_ms; in each window count faults,
  *    waits reported by waited() and the time spent waiting;
  *  - at the end of a window, if the mm's faults spent at least
- *    enter_wait_permille of the window waiting, or at least
+ *    enter_wait_permille of the window waiting and at least
  *    enter_wait_faults_permille of its faults waited, use RANGE for it;
  *  - after calm_windows consecutive windows below exit_wait_permille, go
  *    back to the stock path (hysteresis: enter and exit thresholds differ,
