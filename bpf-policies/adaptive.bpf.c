@@ -66,19 +66,20 @@ struct {
 #define FAULT_BATCH 32
 
 /*
- * This CPU's view of the last mm that faulted on it: its mode until the
- * end of the window it was read in, and its faults not yet added to its
- * count. A fault that finds its mm here, in that window, and not a full
- * batch, neither looks up nor writes the shared per-mm state: threads of
- * one mm on different CPUs do not bounce it, and the common fault costs
- * one per-CPU lookup. Another CPU's mode change reaches this CPU at the
- * end of the cached window, at most window_ms later.
+ * This CPU's view of the last mm that faulted on it: its mode as read in
+ * one scheduler tick, and its faults not yet added to its count. A fault
+ * that finds its mm here, in the same tick, and not a full batch, neither
+ * reads the clock nor looks up or writes the shared per-mm state: threads
+ * of one mm on different CPUs do not bounce it, and the common fault
+ * costs one per-CPU lookup and a read of jiffies. Another CPU's mode
+ * change, and the end of a window, reach this CPU within a tick (1-10 ms)
+ * or FAULT_BATCH faults.
  */
 struct cpu_view {
 	u64 mm_id;
 	u64 faults;
-	u64 valid_until;	/* ns: the end of the cached window */
-	u32 range;		/* the mm's mode in that window */
+	u64 tick;		/* jiffies when the mode was read */
+	u32 range;		/* the mm's mode then */
 };
 
 struct {
@@ -160,26 +161,26 @@ static __always_inline u32 refresh_view(struct cpu_view *v, u64 mm_id,
 	}
 	v->mm_id = mm_id;
 	v->range = st->range;
-	v->valid_until = start + window_ns;
 	return v->range;
 }
 
 /* Count the fault; returns the mm's mode (1 = RANGE). */
 static __always_inline u32 fault_mode(u64 mm_id)
 {
-	u64 now = bpf_ktime_get_ns();
+	u64 tick = bpf_jiffies64();	/* inlined: a load of jiffies */
 	struct cpu_view *v;
 	u32 key = 0;
 
 	v = bpf_map_lookup_elem(&cpu_views, &key);
 	if (!v)
 		return 0;
-	if (v->mm_id == mm_id && now < v->valid_until &&
+	if (v->mm_id == mm_id && v->tick == tick &&
 	    v->faults + 1 < FAULT_BATCH) {
 		v->faults++;
 		return v->range;
 	}
-	return refresh_view(v, mm_id, now);
+	v->tick = tick;
+	return refresh_view(v, mm_id, bpf_ktime_get_ns());
 }
 
 SEC("struct_ops/adaptive_fault")
