@@ -52,9 +52,9 @@ include selftests/host/range_rwlock/rules.mk
 include selftests/mm/rules.mk
 LOADER_SRCS := $(wildcard loader/*.c)
 GUEST_BINS := $(O)/bin/mmlock $(O)/bin/mmlock-selftests $(O)/bin/mmlock-workload \
-	$(O)/bin/mmlock-bench $(O)/bin/mmlock-stress
+	$(O)/bin/mmlock-bench $(O)/bin/mmlock-stress $(O)/bin/mmlock-fault-probe
 
-.PHONY: all deps tree kernel tools policies initramfs vm demo check check-fresh check-distro kernel-deb bench bench-cost \
+.PHONY: all deps tree kernel tools policies initramfs vm demo check check-fresh check-distro kernel-deb bench bench-cost bench-profile \
 	kernel-patches kernel-tree-reset clean distclean help
 all: initramfs
 
@@ -63,6 +63,7 @@ help:
 	@echo 'Variables: FLAVOUR=debug|perf CPUS=$(CPUS) MEM=$(MEM) TIMEOUT=$(TIMEOUT)s (VM), CMD=, ADD='
 	@echo 'Other targets: kernel tools policies initramfs bench (BENCH_REPS=, BENCH_SECONDS=)'
 	@echo '  bench-cost (exact instructions per fault/op, every policy, patch-free kernel), bench-rangelock'
+	@echo '  bench-profile (one fault single-stepped: instructions per kernel function, every policy)'
 	@echo '  kernel-patches (export the kernel tree commits), kernel-tree-reset, clean'
 
 deps:
@@ -152,6 +153,10 @@ $(O)/bin/mmlock-bench: selftests/bench/falseconflict.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -static -o $@ $< -lpthread
 
+$(O)/bin/mmlock-fault-probe: selftests/bench/fault_probe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -static -o $@ $<
+
 $(O)/bin/mmlock-stress: selftests/tools/stress.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -static -o $@ $< -lpthread
@@ -210,6 +215,17 @@ bench-cost: deps
 	@NO_MMLOCK=1 JOBS=$(JOBS) scripts/kernel-build.sh $(PRISTINE_SRC) $(B)/pristine-perf/kernel perf
 	@selftests/bench/cost.sh $(B)/perf/kernel/arch/x86/boot/bzImage $(B)/perf/initramfs.cpio.gz \
 		$(B)/bench $(B)/pristine-perf/kernel/arch/x86/boot/bzImage
+
+# Where one ordinary fault's instructions go, per kernel function, under
+# no policy and each policy (PROFILE_CONFIGS=): single-stepped under
+# instruction counting. Report in build/bench/profile/profile.txt.
+PROFILE_CONFIGS ?= none stock anon2m-oc adaptive anon2m
+bench-profile: deps
+	@scripts/install-deps.sh gdb
+	@$(MAKE) -s --no-print-directory FLAVOUR=perf initramfs
+	@selftests/bench/fault-profile.sh $(B)/perf/kernel/vmlinux \
+		$(B)/perf/kernel/arch/x86/boot/bzImage $(B)/perf/initramfs.cpio.gz \
+		$(B)/bench/profile $(PROFILE_CONFIGS)
 
 # A kernel for a real machine: the series built with a distro config
 # (KCONFIG=/boot/config-..., default Debian's amd64 6.12 config) plus

@@ -317,8 +317,14 @@ static enum mmlock_test_status check_policy(struct phase *ph, int seconds,
 		CHECK(ph->sw->swaps >= (seconds >= 15 ? 3 : 1),
 		      "only %lu swaps: not every policy ran", ph->sw->swaps);
 	}
-	if (ph->range)
+	if (ph->range) {
+		long long one_walk = delta(a, b, "range_one_walk");
+
 		CHECK(range > 0, "no fault completed on the range path (path_range +%lld)", range);
+		/* Most range faults take range and copy in the hint's walk. */
+		printf("#   range_one_walk +%lld, path_range +%lld\n", one_walk, range);
+		CHECK(one_walk > 0, "no range fault took its range in the hint's walk");
+	}
 	if (ph->range && !ph->swapping) {
 		/* Loaded for this phase: its counters are the stress's faults. */
 		long long file = policy_counter("file_range");
