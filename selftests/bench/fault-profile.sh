@@ -10,6 +10,8 @@
 # rates over many.
 #   fault-profile.sh VMLINUX BZIMAGE INITRD OUTDIR [CONFIG...]
 # CONFIG: none stock anon2m-oc adaptive anon2m (default: all).
+# PROFILE_OP=mprotect traces an mprotect() that splits the probe's VMA
+# instead (the meter's writer-mprotect op), from __x64_sys_mprotect().
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 die() { echo "fault-profile: $*" >&2; exit 1; }
@@ -21,7 +23,13 @@ command -v gdb >/dev/null || die "gdb not found (apt-get install gdb)"
 mkdir -p "$out"
 nm -n "$vmlinux" | awk '$2 ~ /^[tTwW]$/ { print $1, $3 }' >"$out/syms.txt"
 addr() { awk -v s="$1" '$2 == s { print $1; exit }' "$out/syms.txt"; }
-yield=$(addr __x64_sys_sched_yield) entry=$(addr exc_page_fault)
+op=${PROFILE_OP:-fault}
+case $op in
+fault) entry=$(addr exc_page_fault) syscall=0 ;;
+mprotect) entry=$(addr __x64_sys_mprotect) syscall=1 ;;
+*) die "PROFILE_OP=$op: fault or mprotect" ;;
+esac
+yield=$(addr __x64_sys_sched_yield)
 stext=$(addr _stext) etext=$(nm "$vmlinux" | awk '$3 == "_etext" { print $1 }')
 [ -n "$yield" ] && [ -n "$entry" ] && [ -n "$stext" ] && [ -n "$etext" ] ||
 	die "$vmlinux lacks the symbols it needs"
@@ -35,7 +43,7 @@ for c in $configs; do
 	port=$((20000 + RANDOM % 20000))
 	KERNEL=$kernel INITRD=$initrd CPUS=1 MEM=1G TIMEOUT=900 ACCEL=tcg \
 		ACCEL_ARGS="-accel tcg,thread=single -icount shift=0,sleep=off -cpu max -gdb tcp:127.0.0.1:$port" \
-		LOGDIR=$out/logs CMD="$load >/dev/null && mmlock-fault-probe" \
+		LOGDIR=$out/logs CMD="$load >/dev/null && mmlock-fault-probe $op" \
 		"$here/../vm/run-vm.sh" >"$out/vm-$c.log" 2>&1 &
 	vm=$!
 	for try in 1 2 3 4 5 6 7 8 9 10; do
@@ -43,6 +51,7 @@ for c in $configs; do
 		gdb -q -batch -nx -ex "set \$probe_yield = 0x$yield" \
 			-ex "set \$probe_entry = 0x$entry" \
 			-ex "set \$probe_addr = 0x7e000000c000" \
+			-ex "set \$probe_syscall = $syscall" \
 			-ex "target remote 127.0.0.1:$port" \
 			-x "$here/fault-profile.gdb" >"$out/gdb-$c.log" 2>&1 || true
 		grep -q '^PC-END' "$out/gdb-$c.log" && break
@@ -82,11 +91,11 @@ for c in $configs; do
 		}
 		END { for (k in cnt) print cfg, k, cnt[k] }' "$out/syms.txt" "$out/pc-$c.txt"
 done >"$out/profile-raw.txt"
-awk -v configs="$configs" '
+awk -v configs="$configs" -v op="$op" '
 	BEGIN { nc = split(configs, cf, " ") }
 	{ v[$2, $1] = $3; fn[$2] = 1; tot[$1] += $3 }
 	END {
-		printf "%-40s", "instructions of one fault"
+		printf "%-40s", "instructions of one " op
 		for (i = 1; i <= nc; i++) printf " %10s", cf[i]
 		printf "\n%-40s", "total"
 		for (i = 1; i <= nc; i++) printf " %10d", tot[cf[i]]
